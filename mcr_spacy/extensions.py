@@ -1,0 +1,28 @@
+"""Custom attributes used by the multimodal coreference pipeline."""
+from typing import List
+
+from spacy.tokens import Doc, Span
+
+from .regions import register_msgpack_codec
+
+DEFAULT_CLUSTER_PREFIX = "coref_clusters"
+
+
+def install_extensions() -> None:
+    """Register `Doc._.image_regions`, `Doc._.trace_boxes`, `Doc._.coref_clusters`
+    and `Span._.grounding`, and the msgpack codec for regions. Safe to call twice."""
+    register_msgpack_codec()
+    if not Doc.has_extension("image_regions"):
+        Doc.set_extension("image_regions", default=None)
+    if not Doc.has_extension("trace_boxes"):
+        Doc.set_extension("trace_boxes", default=None)
+    if not Doc.has_extension("coref_clusters"):
+        Doc.set_extension("coref_clusters", getter=_get_default_clusters)
+    if not Span.has_extension("grounding"):
+        Span.set_extension("grounding", default=None)
+
+
+def _get_default_clusters(doc: Doc) -> List[List[Span]]:
+    from .spans import get_clusters
+
+    return get_clusters(doc, DEFAULT_CLUSTER_PREFIX)

@@ -1,0 +1,91 @@
+"""Mention getters: functions `Doc -> List[Span]` selectable in config."""
+from typing import Callable, Iterable, List, Optional
+
+from spacy.tokens import Doc, Span
+from spacy.util import registry
+
+from .errors import ConfigError
+from .gold import DEFAULT_MENTIONS_KEY, doc_name
+
+MentionGetter = Callable[[Doc], List[Span]]
+
+# Phrases that describe the picture or the narrator rather than a thing in it,
+# after the stop list of the CIN/EMNLP code.
+DEFAULT_STOP_PHRASES = (
+    "the image", "this image", "the picture", "this picture", "the photo",
+    "this photo", "the photograph", "the left", "the right", "the top",
+    "the bottom", "the middle", "the center", "the centre", "the front",
+    "the back", "the background", "the foreground", "left", "right", "top",
+    "bottom", "background", "foreground", "we", "i", "you", "us", "me",
+    "image", "picture", "photo", "view", "the view", "this", "there", "which",
+)
+PRONOUNS = (
+    "them", "they", "their", "this", "that", "which", "those", "it", "who",
+    "he", "she", "her", "him", "its", "his", "these", "theirs", "hers",
+    "itself", "himself", "herself", "themselves",
+)
+
+
+def _sorted_unique(spans: Iterable[Span]) -> List[Span]:
+    seen = {}
+    for span in spans:
+        seen.setdefault((span.start, span.end), span)
+    return [seen[key] for key in sorted(seen)]
+
+
+@registry.misc("mcr_spacy.noun_chunk_mentions.v1")
+def create_noun_chunk_mentions(
+    stop_phrases: Optional[List[str]] = None,
+    pronouns: Optional[List[str]] = None,
+    include_pronouns: bool = True,
+) -> MentionGetter:
+    """Noun chunks and pronouns from a dependency parser, minus a stop list of
+    phrases (compared lower-cased, without a leading determiner-free match).
+
+    stop_phrases: phrases never taken as mentions (default: picture/narrator
+        phrases such as "the image", "the left", "we").
+    pronouns: words taken as pronoun mentions (default: the CIN pronoun list).
+    include_pronouns: add pronouns that are not inside a noun chunk.
+    """
+    stops = set(p.lower() for p in (DEFAULT_STOP_PHRASES if stop_phrases is None else stop_phrases))
+    pronoun_set = set(p.lower() for p in (PRONOUNS if pronouns is None else pronouns))
+
+    def get_noun_chunk_mentions(doc: Doc) -> List[Span]:
+        if len(doc) == 0:
+            return []
+        if not doc.has_annotation("DEP"):
+            raise ConfigError(
+                f"noun_chunk_mentions needs a dependency parse, but {doc_name(doc)} "
+                f"has none. Put a parser (e.g. from en_core_web_sm, via `source`) "
+                f"before multimodal_coref, or use mcr_spacy.span_group_mentions.v1 "
+                f"with mentions in doc.spans."
+            )
+        spans = [chunk for chunk in doc.noun_chunks if chunk.text.lower() not in stops]
+        if include_pronouns:
+            covered = set()
+            for span in spans:
+                covered.update(range(span.start, span.end))
+            for token in doc:
+                if (
+                    token.i not in covered
+                    and token.lower_ in pronoun_set
+                    and token.lower_ not in stops
+                    and token.pos_ in ("PRON", "DET", "")
+                ):
+                    spans.append(doc[token.i : token.i + 1])
+        return _sorted_unique(spans)
+
+    return get_noun_chunk_mentions
+
+
+@registry.misc("mcr_spacy.span_group_mentions.v1")
+def create_span_group_mentions(key: str = DEFAULT_MENTIONS_KEY) -> MentionGetter:
+    """Mentions already stored in `doc.spans[key]` (gold mentions, or the output
+    of a trained `span_finder`). A doc without the key has no mentions."""
+
+    def get_span_group_mentions(doc: Doc) -> List[Span]:
+        if key not in doc.spans:
+            return []
+        return _sorted_unique(doc.spans[key])
+
+    return get_span_group_mentions
