@@ -1,0 +1,1 @@
+"""Converters from published data formats to `.spacy` corpora."""
