@@ -1,5 +1,502 @@
-"""The multimodal_coref pipeline component (in progress)."""
+"""The `multimodal_coref` pipeline component."""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
+
+import numpy
+import srsly
+from spacy import util
+from spacy.errors import Errors
+from spacy.language import Language
+from spacy.pipeline import TrainablePipe
+from spacy.tokens import Doc, Span, SpanGroup
+from spacy.training import Example, validate_examples, validate_get_examples
+from spacy.vocab import Vocab
+from thinc.api import Config, Model, Optimizer, set_dropout_rate
+
+from .boxes import apply_deltas, box_iou
+from .clustering import CLUSTERERS
+from .errors import AlignmentError, ConfigError
+from .extensions import DEFAULT_CLUSTER_PREFIX
+from .gold import doc_name
+from .model import (
+    CorefOutputs, MentionBatch, build_torch_layer, collect_region_settings,
+    get_model_settings, is_built,
+)
+from .spans import clear_clusters, cluster_key, get_clusters
+
+DEFAULT_MODEL_CONFIG = """
+[model]
+@architectures = "mcr_spacy.MultimodalCoref.v1"
+hidden_width = 128
+n_heads = 4
+n_layers = 2
+dropout = 0.1
+region_feature_width = null
+max_region_labels = 5000
+max_mentions_per_chunk = 128
+mixed_precision = false
+
+[model.tok2vec]
+@architectures = "spacy.Tok2Vec.v2"
+
+[model.tok2vec.embed]
+@architectures = "spacy.MultiHashEmbed.v2"
+width = 96
+attrs = ["NORM", "PREFIX", "SUFFIX", "SHAPE"]
+rows = [5000, 1000, 2500, 2500]
+include_static_vectors = false
+
+[model.tok2vec.encode]
+@architectures = "spacy.MaxoutWindowEncoder.v2"
+width = 96
+depth = 2
+window_size = 1
+maxout_pieces = 3
+"""
+DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
 
 
-def make_multimodal_coref(*args, **kwargs):
-    raise NotImplementedError
+@Language.factory(
+    "multimodal_coref",
+    assigns=["doc.spans", "span._.grounding"],
+    requires=["doc._.image_regions"],
+    default_config={
+        "model": DEFAULT_MODEL,
+        "mention_getter": {"@misc": "mcr_spacy.span_group_mentions.v1", "key": "mentions"},
+        "span_cluster_prefix": DEFAULT_CLUSTER_PREFIX,
+        "mentions_key": "coref_mentions",
+        "threshold": 0.5,
+        "linkage": "transitive",
+        "write_singletons": False,
+        "coref_weight": 1.0,
+        "grounding_weight": 1.0,
+        "bbox_weight": 1.0,
+        "temperature": 0.1,
+        "scorer": {"@scorers": "mcr_spacy.multimodal_coref_scorer.v1"},
+    },
+    default_score_weights={
+        "coref_conll_f": 0.5,
+        "grounding_acc": 0.5,
+        "coref_muc_f": None,
+        "coref_b3_f": None,
+        "coref_ceafe_f": None,
+        "coref_blanc_f": None,
+        "coref_lea_f": None,
+        "grounding_acc_noun": None,
+        "grounding_acc_pronoun": None,
+    },
+)
+def make_multimodal_coref(
+    nlp: Language,
+    name: str,
+    model: Model[MentionBatch, CorefOutputs],
+    mention_getter: Callable[[Doc], List[Span]],
+    span_cluster_prefix: str,
+    mentions_key: str,
+    threshold: float,
+    linkage: str,
+    write_singletons: bool,
+    coref_weight: float,
+    grounding_weight: float,
+    bbox_weight: float,
+    temperature: float,
+    scorer: Optional[Callable],
+) -> "MultimodalCoref":
+    """Create a multimodal_coref component: finds mentions, clusters the ones
+    that corefer and grounds every mention and cluster to an image region."""
+    return MultimodalCoref(
+        nlp.vocab, model, name,
+        mention_getter=mention_getter,
+        span_cluster_prefix=span_cluster_prefix,
+        mentions_key=mentions_key,
+        threshold=threshold,
+        linkage=linkage,
+        write_singletons=write_singletons,
+        coref_weight=coref_weight,
+        grounding_weight=grounding_weight,
+        bbox_weight=bbox_weight,
+        temperature=temperature,
+        scorer=scorer,
+    )
+
+
+@dataclass
+class DocPrediction:
+    """What the model says about one doc's mentions."""
+
+    mentions: List[Tuple[int, int]]
+    clusters: List[List[int]]
+    regions: List[Optional[int]]
+    scores: List[float]
+    boxes: List[Optional[List[float]]]
+    refined_boxes: List[Optional[List[float]]]
+
+
+class MultimodalCoref(TrainablePipe):
+    """Multimodal coreference resolution and grounding in image narrations.
+
+    Writes clusters to `doc.spans["{prefix}_{i}"]`, every mention considered
+    to `doc.spans[mentions_key]`, each mention's grounding to `span._.grounding`
+    and each cluster's to `SpanGroup.attrs["grounding"]`."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        model: Model[MentionBatch, CorefOutputs],
+        name: str = "multimodal_coref",
+        *,
+        mention_getter: Callable[[Doc], List[Span]],
+        span_cluster_prefix: str = DEFAULT_CLUSTER_PREFIX,
+        mentions_key: str = "coref_mentions",
+        threshold: float = 0.5,
+        linkage: str = "transitive",
+        write_singletons: bool = False,
+        coref_weight: float = 1.0,
+        grounding_weight: float = 1.0,
+        bbox_weight: float = 1.0,
+        temperature: float = 0.1,
+        scorer: Optional[Callable] = None,
+    ) -> None:
+        if linkage not in CLUSTERERS:
+            raise ConfigError(
+                f"linkage must be one of {sorted(CLUSTERERS)}, got {linkage!r}."
+            )
+        if temperature <= 0:
+            raise ConfigError(f"temperature must be positive, got {temperature}.")
+        self.vocab = vocab
+        self.model = model
+        self.name = name
+        self.mention_getter = mention_getter
+        self.scorer = scorer
+        self.cfg: Dict[str, Any] = {
+            "span_cluster_prefix": span_cluster_prefix,
+            "mentions_key": mentions_key,
+            "threshold": threshold,
+            "linkage": linkage,
+            "write_singletons": write_singletons,
+            "coref_weight": coref_weight,
+            "grounding_weight": grounding_weight,
+            "bbox_weight": bbox_weight,
+            "temperature": temperature,
+            "model_settings": None,
+        }
+
+    # -- Prediction -----------------------------------------------------------
+
+    @property
+    def prefix(self) -> str:
+        return self.cfg["span_cluster_prefix"]
+
+    def get_mentions(self, doc: Doc) -> List[Tuple[int, int]]:
+        """The mentions of a doc as sorted, unique `(start, end)` token offsets."""
+        spans = self.mention_getter(doc)
+        return sorted({(span.start, span.end) for span in spans if span.end > span.start})
+
+    def _model_input(self, docs: List[Doc]) -> Tuple[MentionBatch, List[List[Tuple[int, int]]]]:
+        mentions = [self.get_mentions(doc) for doc in docs]
+        arrays = [self.model.ops.asarray2i(numpy.asarray(m, dtype="int32").reshape((-1, 2))) for m in mentions]
+        return (docs, arrays), mentions
+
+    def _require_initialized(self) -> None:
+        if not is_built(self.model):
+            raise ValueError(
+                f"The '{self.name}' component is not initialized. Call nlp.initialize() "
+                f"with training examples (or train it with `spacy train`) before using it."
+            )
+
+    def predict(self, docs: Iterable[Doc]) -> List[DocPrediction]:
+        """Find mentions, score them and their groundings for a batch of docs."""
+        docs = list(docs)
+        self._require_initialized()
+        inputs, mentions = self._model_input(docs)
+        outputs = self.model.predict(inputs)
+        clusterer = CLUSTERERS[self.cfg["linkage"]]
+        embeddings = self.model.ops.to_numpy(outputs.embeddings)
+        logits = self.model.ops.to_numpy(outputs.ground_logits)
+        deltas = self.model.ops.to_numpy(outputs.box_deltas)
+        predictions = []
+        for doc, doc_mentions, rows in zip(docs, mentions, outputs.doc_slices()):
+            regions = doc._.image_regions
+            n_regions = 0 if regions is None else len(regions)
+            emb = embeddings[rows]
+            clusters = clusterer(emb @ emb.T, self.cfg["threshold"]) if len(doc_mentions) else []
+            doc_logits = logits[rows, : n_regions + 1].astype("float64")
+            probs = numpy.exp(doc_logits - doc_logits.max(axis=1, keepdims=True))
+            probs /= probs.sum(axis=1, keepdims=True)
+            best = probs.argmax(axis=1) if len(doc_mentions) else numpy.zeros((0,), dtype=int)
+            pred = DocPrediction(doc_mentions, clusters, [], [], [], [])
+            for j, slot in enumerate(best.tolist()):
+                pred.scores.append(float(probs[j, slot]))
+                if slot == 0:
+                    pred.regions.append(None)
+                    pred.boxes.append(None)
+                    pred.refined_boxes.append(None)
+                else:
+                    box = [float(v) for v in regions.boxes[slot - 1]]
+                    pred.regions.append(slot - 1)
+                    pred.boxes.append(box)
+                    pred.refined_boxes.append(apply_deltas(box, deltas[rows][j], regions.image_size))
+            predictions.append(pred)
+        return predictions
+
+    def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
+        """Write clusters, mentions and groundings to the docs."""
+        for doc, pred in zip(docs, predictions):
+            clear_clusters(doc, self.prefix)
+            spans = [doc[start:end] for start, end in pred.mentions]
+            groundings = []
+            for j, span in enumerate(spans):
+                grounding = {
+                    "region": pred.regions[j],
+                    "box": pred.boxes[j],
+                    "score": pred.scores[j],
+                    "refined_box": pred.refined_boxes[j],
+                }
+                span._.grounding = grounding
+                groundings.append(grounding)
+            doc.spans[self.cfg["mentions_key"]] = SpanGroup(doc, name=self.cfg["mentions_key"], spans=spans)
+            index = 0
+            for cluster in pred.clusters:
+                if len(cluster) < 2 and not self.cfg["write_singletons"]:
+                    continue
+                index += 1
+                key = cluster_key(self.prefix, index)
+                group = SpanGroup(doc, name=key, spans=[spans[j] for j in cluster])
+                group.attrs["grounding"] = dict(cluster_grounding([groundings[j] for j in cluster]))
+                doc.spans[key] = group
+
+    # -- Training -------------------------------------------------------------
+
+    def initialize(
+        self, get_examples: Callable[[], Iterable[Example]], *, nlp: Optional[Language] = None
+    ) -> None:
+        """Infer the region feature width and detector-label vocabulary from the
+        examples, build the model and store its settings in `cfg`."""
+        validate_get_examples(get_examples, "MultimodalCoref.initialize")
+        examples = list(get_examples())
+        docs = [eg.predicted for eg in examples]
+        if not is_built(self.model):
+            width, labels = collect_region_settings(docs, self.model.attrs["max_region_labels"])
+            if self.model.attrs["region_feature_width"] is None:
+                self.model.attrs["region_feature_width"] = width or 0
+            if self.model.attrs.get("region_labels") is None:
+                self.model.attrs["region_labels"] = labels
+        sample = docs[:10]
+        inputs, _ = self._model_input(sample)
+        self.model.initialize(X=inputs)
+        self.cfg["model_settings"] = get_model_settings(self.model)
+
+    def update(
+        self,
+        examples: Iterable[Example],
+        *,
+        drop: float = 0.0,
+        sgd: Optional[Optimizer] = None,
+        losses: Optional[Dict[str, float]] = None,
+    ) -> Dict[str, float]:
+        """Learn from a batch of examples: one forward pass over all docs, the
+        labelled losses on the docs with gold clusters."""
+        if losses is None:
+            losses = {}
+        losses.setdefault(self.name, 0.0)
+        validate_examples(examples, "MultimodalCoref.update")
+        examples = list(examples)
+        self._require_initialized()
+        if not any(len(eg.predicted) for eg in examples):
+            return losses
+        set_dropout_rate(self.model, drop)
+        inputs, _ = self._model_input([eg.predicted for eg in examples])
+        outputs, backprop = self.model.begin_update(inputs)
+        loss, d_outputs = self.get_loss(examples, outputs)
+        backprop(d_outputs)
+        if sgd is not None:
+            self.finish_update(sgd)
+        losses[self.name] += loss
+        for key, value in self._last_losses.items():
+            losses[f"{self.name}_{key}"] = losses.get(f"{self.name}_{key}", 0.0) + value
+        return losses
+
+    def get_loss(self, examples: Iterable[Example], outputs: CorefOutputs) -> Tuple[float, CorefOutputs]:
+        """The weighted sum of the labelled losses and its gradient with respect
+        to the model outputs."""
+        from .pytorch_losses import labelled_loss_and_gradient
+
+        examples = list(examples)
+        targets = self._labelled_targets(examples, outputs)
+        weights = {
+            "coref": self.cfg["coref_weight"],
+            "grounding": self.cfg["grounding_weight"],
+            "bbox": self.cfg["bbox_weight"],
+        }
+        if outputs.embeddings.shape[0] == 0:
+            self._last_losses = {name: 0.0 for name in weights}
+            return 0.0, outputs
+        parts, grads = labelled_loss_and_gradient(
+            outputs.embeddings, outputs.ground_logits, outputs.box_deltas,
+            targets, weights, self.cfg["temperature"],
+        )
+        self._last_losses = parts
+        total = sum(weights[name] * value for name, value in parts.items())
+        d_outputs = CorefOutputs(grads[0], grads[1], grads[2], outputs.lengths, outputs.n_regions)
+        return float(total), d_outputs
+
+    def _labelled_targets(self, examples: List[Example], outputs: CorefOutputs):
+        from .pytorch_losses import LabelledTargets
+
+        n = int(sum(outputs.lengths))
+        width = outputs.ground_logits.shape[1] if n else 1
+        doc_index = numpy.zeros((n,), dtype="int64")
+        cluster = numpy.full((n,), -1, dtype="int64")
+        coref_mask = numpy.zeros((n,), dtype="bool")
+        ground_target = numpy.zeros((n, width), dtype="float32")
+        ground_mask = numpy.zeros((n,), dtype="bool")
+        box_source = numpy.zeros((n, 4), dtype="float32")
+        box_gold = numpy.zeros((n, 4), dtype="float32")
+        box_mask = numpy.zeros((n,), dtype="bool")
+        for i, (eg, rows) in enumerate(zip(examples, outputs.doc_slices())):
+            doc_index[rows] = i
+            gold = self._gold_by_mention(eg)
+            if gold is None:
+                continue
+            coref_mask[rows] = True
+            regions = eg.predicted._.image_regions
+            mentions = self.get_mentions(eg.predicted)
+            for j, key in zip(range(rows.start, rows.stop), mentions):
+                if key not in gold:
+                    continue
+                cluster_id, grounding = gold[key]
+                cluster[j] = cluster_id
+                if grounding is None or "boxes" not in grounding:
+                    continue
+                ground_mask[j] = True
+                gold_boxes = numpy.asarray(list(grounding["boxes"]), dtype="float32").reshape((-1, 4))
+                if regions is None or len(regions) == 0 or len(gold_boxes) == 0:
+                    ground_target[j, 0] = 1.0
+                    continue
+                iou = box_iou(gold_boxes, regions.boxes)
+                best = iou.argmax(axis=1)
+                for g, r in enumerate(best.tolist()):
+                    if iou[g, r] > 0:
+                        ground_target[j, r + 1] = 1.0
+                if not ground_target[j].any():
+                    ground_target[j, 0] = 1.0
+                    continue
+                g, r = numpy.unravel_index(int(iou.argmax()), iou.shape)
+                size = numpy.asarray(regions.image_size * 2, dtype="float32")
+                box_source[j] = regions.normalized_boxes()[r, :4]
+                box_gold[j] = numpy.clip(gold_boxes[g] / size, 0.0, 1.0)
+                box_mask[j] = True
+        return LabelledTargets(
+            doc_index, cluster, coref_mask, ground_target, ground_mask, box_source, box_gold, box_mask
+        )
+
+    def _gold_by_mention(self, eg: Example) -> Optional[Dict[Tuple[int, int], Tuple[int, Any]]]:
+        """Gold cluster index and grounding per predicted-doc token offsets, or
+        None when the reference has no gold clusters (an unlabelled example)."""
+        clusters = get_clusters(eg.reference, self.prefix)
+        if not clusters:
+            return None
+        if eg.reference.text != eg.predicted.text:
+            raise AlignmentError(
+                f"The gold clusters of {doc_name(eg.reference)} are on a different text "
+                f"than the predicted doc ({doc_name(eg.predicted)}). Build both docs of "
+                f"the Example from the same text."
+            )
+        gold = {}
+        for c, cluster in enumerate(clusters):
+            for span in cluster:
+                pred = eg.predicted.char_span(span.start_char, span.end_char)
+                if pred is None:
+                    pred = eg.predicted.char_span(span.start_char, span.end_char, alignment_mode="expand")
+                if pred is None:
+                    raise AlignmentError(
+                        f"Gold mention {span.text!r} at characters [{span.start_char}, "
+                        f"{span.end_char}) of {doc_name(eg.reference)} does not map onto "
+                        f"the predicted doc's tokens. Check the gold offsets."
+                    )
+                gold[(pred.start, pred.end)] = (c, span._.grounding)
+        return gold
+
+    def add_label(self, label: str) -> int:
+        raise NotImplementedError(Errors.E931.format(parent="MultimodalCoref", method="add_label", name=self.name))
+
+    def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
+        validate_examples(examples, "MultimodalCoref.score")
+        if self.scorer is None:
+            raise ConfigError(f"The '{self.name}' component has no scorer configured.")
+        return self.scorer(
+            examples,
+            span_cluster_prefix=self.prefix,
+            mentions_key=self.cfg["mentions_key"],
+            **kwargs,
+        )
+
+    # -- Serialization --------------------------------------------------------
+
+    def _build_from_cfg(self) -> None:
+        settings = self.cfg.get("model_settings")
+        if settings is not None and not is_built(self.model):
+            build_torch_layer(self.model, settings)
+
+    def to_bytes(self, *, exclude=tuple()) -> bytes:
+        serialize = {
+            "cfg": lambda: srsly.json_dumps(self.cfg),
+            "vocab": lambda: self.vocab.to_bytes(exclude=exclude),
+            "model": lambda: self.model.to_bytes(),
+        }
+        return util.to_bytes(serialize, exclude)
+
+    def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "MultimodalCoref":
+        msg = srsly.msgpack_loads(bytes_data)
+        if "cfg" not in exclude and "cfg" in msg:
+            self.cfg.update(srsly.json_loads(msg["cfg"]))
+        if "vocab" not in exclude and "vocab" in msg:
+            self.vocab.from_bytes(msg["vocab"], exclude=exclude)
+        if "model" not in exclude and "model" in msg:
+            self._build_from_cfg()
+            try:
+                self.model.from_bytes(msg["model"])
+            except AttributeError:
+                raise ValueError(Errors.E149) from None
+        return self
+
+    def to_disk(self, path, *, exclude=tuple()) -> None:
+        path = util.ensure_path(path)
+        serialize = {
+            "cfg": lambda p: srsly.write_json(p, self.cfg),
+            "vocab": lambda p: self.vocab.to_disk(p, exclude=exclude),
+            "model": lambda p: self.model.to_disk(p),
+        }
+        util.to_disk(path, serialize, exclude)
+
+    def from_disk(self, path, *, exclude=tuple()) -> "MultimodalCoref":
+        path = util.ensure_path(path)
+
+        def load_cfg(p: Path) -> None:
+            if p.exists():
+                self.cfg.update(srsly.read_json(p))
+
+        def load_model(p: Path) -> None:
+            self._build_from_cfg()
+            try:
+                with p.open("rb") as file_:
+                    self.model.from_bytes(file_.read())
+            except AttributeError:
+                raise ValueError(Errors.E149) from None
+
+        deserialize = {
+            "cfg": load_cfg,
+            "vocab": lambda p: self.vocab.from_disk(p, exclude=exclude),
+            "model": load_model,
+        }
+        util.from_disk(path, deserialize, exclude)
+        return self
+
+
+def cluster_grounding(groundings: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """A cluster's grounding: that of its most confident mention grounded to a
+    region, or of its most confident mention when none is."""
+    grounded = [g for g in groundings if g["region"] is not None]
+    pool = grounded or groundings
+    return max(pool, key=lambda g: g["score"])

@@ -1,5 +1,234 @@
-"""The MultimodalCoref architecture (in progress)."""
+"""The `mcr_spacy.MultimodalCoref.v1` architecture: a tok2vec and the PyTorch
+cross-modal module, wrapped as one thinc Model over batches of docs."""
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Model, PyTorchGradScaler, PyTorchWrapper_v2
+from thinc.types import Floats2d, Ints2d
+
+from .errors import ConfigError
+from .gold import doc_name
+
+# The model's input: docs, and per doc the mentions as [n, 2] token offsets
+# (start, end exclusive).
+MentionBatch = Tuple[List[Doc], List[Ints2d]]
 
 
-def build_multimodal_coref_model(*args, **kwargs):
-    raise NotImplementedError
+@dataclass
+class CorefOutputs:
+    """Per-mention outputs of a batch, mentions of all docs concatenated in order.
+
+    embeddings: [N, width] L2-normalised coreference embeddings.
+    ground_logits: [N, R + 1] logits over "no region" (column 0) and the
+        regions of the mention's doc (padded columns at a large negative value).
+    box_deltas: [N, 4] box-refinement deltas (dx, dy, dw, dh).
+    lengths: mentions per doc.
+    n_regions: regions per doc.
+    """
+
+    embeddings: Floats2d
+    ground_logits: Floats2d
+    box_deltas: Floats2d
+    lengths: List[int]
+    n_regions: List[int]
+
+    def doc_slices(self) -> List[slice]:
+        starts = numpy.cumsum([0] + list(self.lengths))
+        return [slice(int(starts[i]), int(starts[i + 1])) for i in range(len(self.lengths))]
+
+
+@registry.architectures("mcr_spacy.MultimodalCoref.v1")
+def build_multimodal_coref_model(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 128,
+    n_heads: int = 4,
+    n_layers: int = 2,
+    dropout: float = 0.1,
+    region_feature_width: Optional[int] = None,
+    max_region_labels: int = 5000,
+    max_mentions_per_chunk: int = 128,
+    mixed_precision: bool = False,
+    grad_scaler: Optional[PyTorchGradScaler] = None,
+) -> Model[MentionBatch, CorefOutputs]:
+    """Build the cross-modal coreference and grounding model.
+
+    tok2vec: token vectors (own CNN, or a listener to a shared tok2vec or transformer).
+    hidden_width: width of mention and region embeddings and of the fusion layers.
+    n_heads, n_layers, dropout: the region/mention attention layers.
+    region_feature_width: width D of region features; None infers it from the
+        training data in `initialize` (0: the model uses labels and geometry only).
+    max_region_labels: size limit of the detector-label vocabulary built in `initialize`.
+    max_mentions_per_chunk: mentions attend to each other in chunks of this many;
+        longer docs are split into several rows (every mention is still scored).
+    mixed_precision, grad_scaler: passed to PyTorchWrapper_v2.
+    """
+    if hidden_width % n_heads != 0:
+        raise ConfigError(
+            f"hidden_width ({hidden_width}) must be divisible by n_heads ({n_heads}); "
+            f"change one of them in the [model] config."
+        )
+    if max_mentions_per_chunk < 1:
+        raise ConfigError("max_mentions_per_chunk must be at least 1.")
+    return Model(
+        "mcr_multimodal_coref",
+        forward,
+        init=init,
+        layers=[tok2vec],
+        refs={"tok2vec": tok2vec},
+        attrs={
+            "hidden_width": hidden_width,
+            "n_heads": n_heads,
+            "n_layers": n_layers,
+            "dropout": dropout,
+            "region_feature_width": region_feature_width,
+            "region_labels": None,
+            "max_region_labels": max_region_labels,
+            "max_mentions_per_chunk": max_mentions_per_chunk,
+            "extra_width": 0,
+            "mixed_precision": mixed_precision,
+            "grad_scaler": grad_scaler,
+            "mention_features": None,
+        },
+    )
+
+
+SETTINGS_KEYS = ("token_width", "region_feature_width", "region_labels", "extra_width")
+
+
+def get_model_settings(model: Model) -> Dict[str, Any]:
+    """The data-dependent widths and vocabulary the torch module was built with,
+    for the component's `cfg` (so that `from_disk` can rebuild it)."""
+    return {key: model.attrs.get(key) for key in SETTINGS_KEYS}
+
+
+def build_torch_layer(model: Model, settings: Dict[str, Any]) -> None:
+    """Create the PyTorch module with the given widths and add it to `model`."""
+    from .pytorch_model import MultimodalCorefModule
+    from .pytorch_wrapping import convert_inputs, convert_outputs
+
+    for key in SETTINGS_KEYS:
+        model.attrs[key] = settings[key]
+    labels = settings["region_labels"] or []
+    model.attrs["label_ids"] = {label: i + 1 for i, label in enumerate(labels)}
+    module = MultimodalCorefModule(
+        token_width=settings["token_width"],
+        width=model.attrs["hidden_width"],
+        feature_width=settings["region_feature_width"] or 0,
+        n_labels=len(labels),
+        n_heads=model.attrs["n_heads"],
+        n_layers=model.attrs["n_layers"],
+        dropout=model.attrs["dropout"],
+        extra_width=settings["extra_width"] or 0,
+    )
+    wrapper = PyTorchWrapper_v2(
+        module,
+        convert_inputs=convert_inputs,
+        convert_outputs=convert_outputs,
+        mixed_precision=model.attrs["mixed_precision"],
+        grad_scaler=model.attrs["grad_scaler"],
+    )
+    if model.has_ref("torch"):
+        raise ValueError("The torch module of this model is already built.")
+    model._layers.append(wrapper)
+    model.set_ref("torch", wrapper)
+
+
+def is_built(model: Model) -> bool:
+    return model.has_ref("torch")
+
+
+def collect_region_settings(docs: Sequence[Doc], max_labels: int) -> Tuple[Optional[int], List[str]]:
+    """The feature width and the detector-label vocabulary (by frequency, then
+    alphabetically; at most `max_labels`) of some docs' regions."""
+    width: Optional[int] = None
+    counts: Dict[str, int] = {}
+    for doc in docs:
+        regions = doc._.image_regions
+        if regions is None:
+            continue
+        if regions.features is not None:
+            if width is None:
+                width = regions.feature_width
+            elif regions.feature_width != width:
+                raise ConfigError(
+                    f"Region features of {doc_name(doc)} have width {regions.feature_width}, "
+                    f"but other docs have width {width}. All regions must come from "
+                    f"the same feature extractor."
+                )
+        for label in regions.labels or []:
+            key = label.lower()
+            counts[key] = counts.get(key, 0) + 1
+    labels = sorted(counts, key=lambda label: (-counts[label], label))[:max_labels]
+    return width, sorted(labels)
+
+
+def init(model: Model, X: Optional[MentionBatch] = None, Y: Any = None) -> None:
+    tok2vec = model.get_ref("tok2vec")
+    docs = X[0] if X is not None else None
+    tok2vec.initialize(X=docs)
+    if is_built(model):
+        return
+    if model.attrs.get("token_width") is None:
+        if tok2vec.has_dim("nO") and tok2vec.get_dim("nO"):
+            model.attrs["token_width"] = tok2vec.get_dim("nO")
+        elif docs:
+            model.attrs["token_width"] = tok2vec.predict(docs[:1])[0].shape[1]
+        else:
+            raise ConfigError("Cannot infer the tok2vec width: initialize with examples.")
+    if model.attrs.get("region_labels") is None:
+        width, labels = collect_region_settings(docs or [], model.attrs["max_region_labels"])
+        if model.attrs["region_feature_width"] is None:
+            model.attrs["region_feature_width"] = width or 0
+        model.attrs["region_labels"] = labels
+    build_torch_layer(model, get_model_settings(model))
+
+
+def forward(model: Model, inputs: MentionBatch, is_train: bool) -> Tuple[CorefOutputs, Callable]:
+    docs, mentions = inputs
+    tok2vec = model.get_ref("tok2vec")
+    if not is_built(model):
+        raise ValueError(
+            "The multimodal_coref model is not initialized: call nlp.initialize() "
+            "(or train it) before using it."
+        )
+    tokvecs, backprop_tok2vec = tok2vec(docs, is_train)
+    lengths = [len(m) for m in mentions]
+    n_regions = [len(doc._.image_regions) if doc._.image_regions is not None else 0 for doc in docs]
+    if sum(lengths) == 0:
+        outputs = empty_outputs(model, lengths, n_regions)
+
+        def backprop_empty(d_outputs: CorefOutputs) -> List[Doc]:
+            backprop_tok2vec([model.ops.alloc2f(*t.shape) for t in tokvecs])
+            return []
+
+        return outputs, backprop_empty
+    from .batch import build_batch
+
+    batch = build_batch(model, docs, mentions, tokvecs)
+    torch_layer = model.get_ref("torch")
+    (embeddings, logits, deltas), backprop_torch = torch_layer(batch, is_train)
+    outputs = CorefOutputs(embeddings, logits, deltas, lengths, n_regions)
+
+    def backprop(d_outputs: CorefOutputs) -> List[Doc]:
+        d_flat = backprop_torch(
+            (d_outputs.embeddings, d_outputs.ground_logits, d_outputs.box_deltas)
+        )
+        backprop_tok2vec(model.ops.unflatten(d_flat, [len(t) for t in tokvecs]))
+        return []
+
+    return outputs, backprop
+
+
+def empty_outputs(model: Model, lengths: List[int], n_regions: List[int]) -> CorefOutputs:
+    width = model.attrs["hidden_width"]
+    r = max(n_regions, default=0) + 1
+    return CorefOutputs(
+        model.ops.alloc2f(0, width),
+        model.ops.alloc2f(0, r),
+        model.ops.alloc2f(0, 4),
+        lengths,
+        n_regions,
+    )

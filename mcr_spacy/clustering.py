@@ -1,0 +1,72 @@
+"""Clustering mentions from their pairwise coreference scores."""
+from typing import List
+
+import numpy
+
+
+class UnionFind:
+    def __init__(self, n: int) -> None:
+        self.parent = list(range(n))
+
+    def find(self, i: int) -> int:
+        while self.parent[i] != i:
+            self.parent[i] = self.parent[self.parent[i]]
+            i = self.parent[i]
+        return i
+
+    def union(self, i: int, j: int) -> None:
+        a, b = self.find(i), self.find(j)
+        if a != b:
+            # The smaller index is the root: results do not depend on pair order.
+            self.parent[max(a, b)] = min(a, b)
+
+
+def cluster_transitive(scores: numpy.ndarray, threshold: float) -> List[List[int]]:
+    """Join every pair with score > threshold, transitively (union-find).
+    Returns clusters as sorted index lists, ordered by their first mention."""
+    n = scores.shape[0]
+    uf = UnionFind(n)
+    rows, cols = numpy.nonzero(numpy.triu(scores > threshold, k=1))
+    for i, j in zip(rows.tolist(), cols.tolist()):
+        uf.union(i, j)
+    return _groups(uf, n)
+
+
+def cluster_average_linkage(scores: numpy.ndarray, threshold: float) -> List[List[int]]:
+    """Agglomerative clustering: repeatedly merge the two clusters with the
+    highest mean pairwise score while it is above threshold (ties: lowest indices)."""
+    n = scores.shape[0]
+    clusters = [[i] for i in range(n)]
+    scores = numpy.asarray(scores, dtype="float64")
+    sums = scores.copy()
+    sizes = numpy.ones(n)
+    active = numpy.ones(n, dtype=bool)
+    while active.sum() > 1:
+        mean = sums / numpy.outer(sizes, sizes)
+        mean[~active, :] = -numpy.inf
+        mean[:, ~active] = -numpy.inf
+        numpy.fill_diagonal(mean, -numpy.inf)
+        flat = int(numpy.argmax(mean))
+        i, j = divmod(flat, n)
+        if mean[i, j] <= threshold:
+            break
+        i, j = min(i, j), max(i, j)
+        clusters[i].extend(clusters[j])
+        clusters[j] = []
+        sums[i, :] += sums[j, :]
+        sums[:, i] += sums[:, j]
+        sizes[i] += sizes[j]
+        active[j] = False
+    out = [sorted(c) for c in clusters if c]
+    out.sort(key=lambda c: c[0])
+    return out
+
+
+def _groups(uf: UnionFind, n: int) -> List[List[int]]:
+    groups = {}
+    for i in range(n):
+        groups.setdefault(uf.find(i), []).append(i)
+    return sorted(groups.values(), key=lambda c: c[0])
+
+
+CLUSTERERS = {"transitive": cluster_transitive, "average": cluster_average_linkage}
