@@ -1,1 +1,3 @@
 """Imports every command module so that its commands register on the app."""
+from . import convert_jsonlines  # noqa: F401
+from . import convert_conll  # noqa: F401

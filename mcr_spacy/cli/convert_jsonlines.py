@@ -1,0 +1,51 @@
+"""`python -m mcr_spacy convert-jsonlines`: e2e-coref jsonlines to `.spacy`."""
+from pathlib import Path
+
+import typer
+from wasabi import msg
+
+from ..convert.jsonlines import convert_jsonlines
+from ..errors import MultimodalCorefError
+from ..extensions import DEFAULT_CLUSTER_PREFIX
+from ..gold import DEFAULT_MENTIONS_KEY
+from . import app
+
+
+@app.command("convert-jsonlines")
+def convert_jsonlines_cli(
+    input_path: Path = typer.Argument(..., help="Input .jsonlines file, one JSON document per line."),
+    output_path: Path = typer.Argument(..., help="Output .spacy file (written atomically)."),
+    lang: str = typer.Option("en", "--lang", "-l", help="Language code of the blank vocab."),
+    prefix: str = typer.Option(
+        DEFAULT_CLUSTER_PREFIX, "--prefix", help="Gold clusters go to doc.spans['PREFIX_1'], ..."
+    ),
+    mentions_key: str = typer.Option(
+        DEFAULT_MENTIONS_KEY, "--mentions-key", help="Gold mentions go to doc.spans[KEY]."
+    ),
+) -> None:
+    """Convert an e2e-coref jsonlines file to a .spacy corpus.
+
+    Each line is a JSON object: "doc_key" (a name), "sentences" (a list of
+    sentences, each a list of tokens) and "clusters" (a list of clusters, each
+    a list of [start, end] token spans, both ends inclusive, counted from 0
+    over the whole document). Docs keep the given tokens (one space between
+    them) and sentences; every cluster becomes doc.spans['PREFIX_i'] and every
+    mention is also in doc.spans[KEY]. A record without "clusters" becomes an
+    unlabelled doc.
+
+    Image fields, as in VisPro: "object_detection" (COCO class ids 1-90, or
+    class names) becomes label-only doc._.image_regions, one region per
+    detection labelled with its COCO class name; without boxes, each region's
+    box is the whole image, of size "img_width" x "img_height" when given,
+    else a nominal 1 x 1. The image id is "image_file" without folder and
+    extension (or "image_id"). Other fields (speakers, pronoun_info, ...) are
+    counted as not converted.
+    """
+    try:
+        report = convert_jsonlines(
+            input_path, output_path, lang=lang, prefix=prefix, mentions_key=mentions_key
+        )
+    except MultimodalCorefError as err:
+        msg.fail("Conversion failed, nothing written", str(err), exits=1)
+    report.print()
+    msg.good(f"Wrote {report.kept['docs']} docs to {output_path}")

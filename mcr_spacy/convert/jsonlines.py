@@ -1,0 +1,260 @@
+"""Convert e2e-coref `jsonlines` files (one document per line) to `.spacy`.
+
+Each line is a JSON object with `sentences` (a list of sentences, each a list
+of tokens), `clusters` (a list of clusters, each a list of `[start, end]`
+token spans, both ends inclusive, counted over the flattened document) and
+optionally `doc_key`. Records may carry image fields: `object_detection` (COCO
+class ids 1-90 of the objects detected in the image, as in VisPro, or class
+names), `image_file` or `image_id`, and `img_width`/`img_height`.
+
+Detected objects without boxes become label-only regions: one region per
+detection, labelled with its COCO class name, whose box is the whole image.
+Without a known size the image has the nominal size `NOMINAL_IMAGE_SIZE`
+(1 x 1), so every region's box is `[0, 0, 1, 1]`; normalised boxes are the
+same whatever the size.
+"""
+import json
+from pathlib import Path
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+
+import spacy
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+from ..errors import DataFormatError, RegionsError
+from ..extensions import DEFAULT_CLUSTER_PREFIX
+from ..gold import DEFAULT_MENTIONS_KEY
+from ..regions import ImageRegions
+from .common import ConversionReport, write_docbin
+from .token_docs import doc_from_token_clusters
+
+NOMINAL_IMAGE_SIZE = (1.0, 1.0)
+
+# The 80 COCO object classes under their official category ids (1-90, with gaps).
+COCO_CLASSES: Dict[int, str] = {
+    1: "person", 2: "bicycle", 3: "car", 4: "motorcycle", 5: "airplane", 6: "bus",
+    7: "train", 8: "truck", 9: "boat", 10: "traffic light", 11: "fire hydrant",
+    13: "stop sign", 14: "parking meter", 15: "bench", 16: "bird", 17: "cat",
+    18: "dog", 19: "horse", 20: "sheep", 21: "cow", 22: "elephant", 23: "bear",
+    24: "zebra", 25: "giraffe", 27: "backpack", 28: "umbrella", 31: "handbag",
+    32: "tie", 33: "suitcase", 34: "frisbee", 35: "skis", 36: "snowboard",
+    37: "sports ball", 38: "kite", 39: "baseball bat", 40: "baseball glove",
+    41: "skateboard", 42: "surfboard", 43: "tennis racket", 44: "bottle",
+    46: "wine glass", 47: "cup", 48: "fork", 49: "knife", 50: "spoon", 51: "bowl",
+    52: "banana", 53: "apple", 54: "sandwich", 55: "orange", 56: "broccoli",
+    57: "carrot", 58: "hot dog", 59: "pizza", 60: "donut", 61: "cake", 62: "chair",
+    63: "couch", 64: "potted plant", 65: "bed", 67: "dining table", 70: "toilet",
+    72: "tv", 73: "laptop", 74: "mouse", 75: "remote", 76: "keyboard",
+    77: "cell phone", 78: "microwave", 79: "oven", 80: "toaster", 81: "sink",
+    82: "refrigerator", 84: "book", 85: "clock", 86: "vase", 87: "scissors",
+    88: "teddy bear", 89: "hair drier", 90: "toothbrush",
+}
+
+# Fields read by the converter; any other field is counted as not converted.
+KNOWN_FIELDS = (
+    "doc_key", "sentences", "clusters", "object_detection", "image_file",
+    "image_id", "img_width", "img_height",
+)
+
+
+def convert_jsonlines(
+    input_path: Union[str, Path],
+    output_path: Union[str, Path],
+    *,
+    lang: str = "en",
+    prefix: str = DEFAULT_CLUSTER_PREFIX,
+    mentions_key: str = DEFAULT_MENTIONS_KEY,
+) -> ConversionReport:
+    """Convert a jsonlines file to a `.spacy` file (written atomically: on an
+    error nothing is written). Returns the report of what was kept and skipped."""
+    report = ConversionReport(f"convert-jsonlines {Path(input_path).name}")
+    vocab = spacy.blank(lang).vocab
+    docs = read_jsonlines(input_path, vocab, report=report, prefix=prefix, mentions_key=mentions_key)
+    write_docbin(docs, output_path)
+    return report
+
+
+def read_jsonlines(
+    path: Union[str, Path],
+    vocab: Vocab,
+    *,
+    report: Optional[ConversionReport] = None,
+    prefix: str = DEFAULT_CLUSTER_PREFIX,
+    mentions_key: str = DEFAULT_MENTIONS_KEY,
+) -> Iterator[Doc]:
+    """Yield one Doc per record of a jsonlines file, with gold clusters in
+    `doc.spans["{prefix}_{i}"]`, gold mentions in `doc.spans[mentions_key]`,
+    the record's `doc_key` in `doc.user_data["doc_key"]` and label-only
+    `doc._.image_regions` when the record has detected objects."""
+    path = Path(path)
+    if report is None:
+        report = ConversionReport(f"jsonlines {path.name}")
+    if not path.is_file():
+        raise DataFormatError(
+            f"jsonlines input {str(path)!r} does not exist or is not a file. "
+            f"Give the path of an e2e-coref .jsonlines file."
+        )
+    with path.open("r", encoding="utf8") as file_:
+        for line_no, line in enumerate(file_, start=1):
+            if not line.strip():
+                continue
+            where = f"{path}, line {line_no}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as err:
+                raise DataFormatError(
+                    f"{where}: not valid JSON ({err.msg} at column {err.colno}). "
+                    f"Each line must be one complete JSON object."
+                ) from None
+            yield record_to_doc(
+                record, vocab, where=where, report=report, prefix=prefix, mentions_key=mentions_key
+            )
+
+
+def record_to_doc(
+    record: Any,
+    vocab: Vocab,
+    *,
+    where: str,
+    report: ConversionReport,
+    prefix: str = DEFAULT_CLUSTER_PREFIX,
+    mentions_key: str = DEFAULT_MENTIONS_KEY,
+) -> Doc:
+    """Convert one e2e-coref record (a dict) to a Doc. `where` names the record
+    in error messages."""
+    if not isinstance(record, dict):
+        raise DataFormatError(
+            f"{where}: expected a JSON object with 'sentences' and 'clusters', "
+            f"got {type(record).__name__}."
+        )
+    doc_key = record.get("doc_key")
+    if doc_key is not None:
+        doc_key = str(doc_key)
+        where = f"{where} (doc_key {doc_key!r})"
+    else:
+        report.skip("record without doc_key (converted, no key stored)")
+    sentences = record.get("sentences")
+    if not isinstance(sentences, list) or not all(isinstance(s, list) for s in sentences):
+        raise DataFormatError(
+            f"{where}: 'sentences' must be a list of sentences, each a list of "
+            f"token strings; got {_short(sentences)}."
+        )
+    n_tokens = sum(len(s) for s in sentences)
+    clusters = _read_clusters(record.get("clusters", None), n_tokens, where)
+    if clusters is None:
+        report.skip("record without 'clusters' (converted as an unlabelled doc)")
+    doc = doc_from_token_clusters(
+        vocab, sentences, clusters, doc_key=doc_key, where=where, report=report,
+        prefix=prefix, mentions_key=mentions_key,
+    )
+    doc._.image_regions = _read_regions(record, where, report)
+    for field in record:
+        if field not in KNOWN_FIELDS:
+            report.skip(f"field {field!r} not converted")
+    return doc
+
+
+def _read_clusters(value: Any, n_tokens: int, where: str) -> Optional[List[List[Tuple[int, int]]]]:
+    """Inclusive `[start, end]` spans -> `(start, end)` with end exclusive;
+    None when the record has no `clusters` field (an unlabelled document)."""
+    if value is None:
+        return None
+    if not isinstance(value, list):
+        raise DataFormatError(
+            f"{where}: 'clusters' must be a list of clusters, each a list of "
+            f"[start, end] token spans; got {_short(value)}."
+        )
+    clusters = []
+    for c, cluster in enumerate(value):
+        if not isinstance(cluster, list):
+            raise DataFormatError(
+                f"{where}: cluster {c} must be a list of [start, end] token spans; "
+                f"got {_short(cluster)}."
+            )
+        spans = []
+        for mention in cluster:
+            if (
+                not isinstance(mention, (list, tuple))
+                or len(mention) != 2
+                or not all(isinstance(x, int) and not isinstance(x, bool) for x in mention)
+            ):
+                raise DataFormatError(
+                    f"{where}: cluster {c} has mention {_short(mention)}; a mention "
+                    f"is [start, end], two integer token indices, both inclusive."
+                )
+            start, end = mention
+            if not (0 <= start <= end < n_tokens):
+                raise DataFormatError(
+                    f"{where}: cluster {c} has mention [{start}, {end}] outside the "
+                    f"document's {n_tokens} tokens (indices are inclusive, counted "
+                    f"from 0 over all sentences, and start <= end)."
+                )
+            spans.append((start, end + 1))
+        clusters.append(spans)
+    return clusters
+
+
+def _read_regions(record: Dict[str, Any], where: str, report: ConversionReport) -> Optional[ImageRegions]:
+    """Label-only regions from `object_detection`, or None without it."""
+    detections = record.get("object_detection")
+    if detections is None:
+        return None
+    if not isinstance(detections, list):
+        raise DataFormatError(
+            f"{where}: 'object_detection' must be a list of COCO class ids or "
+            f"class names; got {_short(detections)}."
+        )
+    image_id = _image_id(record)
+    image_size = _image_size(record, where)
+    labels = []
+    for value in detections:
+        if isinstance(value, str) and value:
+            labels.append(value)
+        elif isinstance(value, int) and not isinstance(value, bool):
+            if value in COCO_CLASSES:
+                labels.append(COCO_CLASSES[value])
+            else:
+                report.skip(f"detection with unknown COCO class id {value}")
+        else:
+            raise DataFormatError(
+                f"{where}: 'object_detection' holds {value!r}; expected COCO class "
+                f"ids (1-90) or class names."
+            )
+    width, height = image_size
+    boxes = [[0.0, 0.0, width, height] for _ in labels]
+    try:
+        regions = ImageRegions(boxes, labels=labels, image_size=image_size, image_id=image_id)
+    except RegionsError as err:
+        raise DataFormatError(f"{where}: {err}") from None
+    report.keep("docs with image regions")
+    report.keep("regions (label only, whole-image boxes)", len(regions))
+    return regions
+
+
+def _image_id(record: Dict[str, Any]) -> Optional[str]:
+    image_file = record.get("image_file")
+    if image_file:
+        return Path(str(image_file)).stem
+    image_id = record.get("image_id")
+    return None if image_id is None else str(image_id)
+
+
+def _image_size(record: Dict[str, Any], where: str) -> Tuple[float, float]:
+    width, height = record.get("img_width"), record.get("img_height")
+    if width is None and height is None:
+        return NOMINAL_IMAGE_SIZE
+    try:
+        size = (float(width), float(height))
+    except (TypeError, ValueError):
+        size = (0.0, 0.0)
+    if not (size[0] > 0 and size[1] > 0):
+        raise DataFormatError(
+            f"{where}: img_width and img_height must both be positive numbers; "
+            f"got {width!r} and {height!r}."
+        )
+    return size
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

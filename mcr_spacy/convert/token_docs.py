@@ -1,0 +1,103 @@
+"""Docs from pre-tokenized text with clusters given as token spans, shared by
+the jsonlines and CoNLL converters."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from spacy.tokens import Doc, SpanGroup
+from spacy.vocab import Vocab
+
+from ..errors import DataFormatError
+from ..extensions import DEFAULT_CLUSTER_PREFIX
+from ..gold import DEFAULT_MENTIONS_KEY
+from ..spans import cluster_key
+from .common import ConversionReport
+
+TokenSpan = Tuple[int, int]  # [start, end) in tokens
+DOC_KEY = "doc_key"  # doc.user_data key holding the document's name in its source file
+
+
+def doc_from_token_clusters(
+    vocab: Vocab,
+    sentences: Sequence[Sequence[str]],
+    clusters: Optional[Sequence[Sequence[TokenSpan]]],
+    *,
+    doc_key: Optional[str],
+    where: str,
+    report: ConversionReport,
+    prefix: str = DEFAULT_CLUSTER_PREFIX,
+    mentions_key: str = DEFAULT_MENTIONS_KEY,
+) -> Doc:
+    """Build a Doc whose tokens are exactly the given words (one space between
+    tokens, sentence starts from `sentences`), with each cluster in
+    `doc.spans["{prefix}_{i}"]` and every mention in `doc.spans[mentions_key]`.
+
+    clusters: each a list of `(start, end)` token spans, end exclusive, over the
+        flattened document; already checked to lie inside it. None for an
+        unlabelled document: no clusters and no `doc.spans[mentions_key]`.
+    where: names the record in messages (file, line, doc key).
+
+    A mention repeated within a cluster is kept once; a mention already in an
+    earlier cluster stays there only (as the CoNLL reference scorer does); a
+    cluster left with no mention is dropped. Each of these is counted in
+    `report`. Gold boxes are not annotated (`span._.grounding` stays None).
+    """
+    words: List[str] = []
+    sent_starts: List[bool] = []
+    for sentence in sentences:
+        if len(sentence) == 0:
+            report.skip("empty sentence")
+            continue
+        for i, word in enumerate(sentence):
+            if not isinstance(word, str) or word == "":
+                raise DataFormatError(
+                    f"{where}: token {len(words)} is {word!r}; tokens must be non-empty "
+                    f"strings. Remove the token or replace it with a placeholder."
+                )
+            words.append(word)
+            sent_starts.append(i == 0)
+    spaces = [True] * len(words)
+    if spaces:
+        spaces[-1] = False
+    doc = Doc(vocab, words=words, spaces=spaces, sent_starts=sent_starts if words else None)
+    if doc_key is not None:
+        doc.user_data[DOC_KEY] = doc_key
+    if clusters is None:
+        report.keep("docs")
+        report.keep("tokens", len(doc))
+        return doc
+    seen: Dict[TokenSpan, int] = {}
+    mentions = []
+    n_clusters = 0
+    for cluster in clusters:
+        if len(cluster) == 0:
+            report.skip("empty cluster in the input")
+            continue
+        spans = []
+        in_cluster = set()
+        for start, end in cluster:
+            key = (int(start), int(end))
+            if key in in_cluster:
+                report.skip("mention repeated within its cluster (kept once)")
+                continue
+            if key in seen:
+                report.skip("mention already in an earlier cluster (kept there only)")
+                continue
+            in_cluster.add(key)
+            spans.append(doc[key[0] : key[1]])
+        if not spans:
+            report.skip("cluster left empty by duplicate mentions")
+            continue
+        n_clusters += 1
+        for span in spans:
+            seen[(span.start, span.end)] = n_clusters
+        name = cluster_key(prefix, n_clusters)
+        doc.spans[name] = SpanGroup(doc, name=name, spans=spans)
+        mentions.extend(spans)
+        report.keep("clusters")
+        report.keep("mentions", len(spans))
+        if len(spans) == 1:
+            report.keep("singleton clusters")
+    mentions.sort(key=lambda span: (span.start, span.end))
+    doc.spans[mentions_key] = SpanGroup(doc, name=mentions_key, spans=mentions)
+    report.keep("docs")
+    report.keep("tokens", len(doc))
+    return doc
