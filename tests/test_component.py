@@ -1,0 +1,276 @@
+import numpy
+import pytest
+import spacy
+from spacy.tokens import Doc, DocBin
+from spacy.training import Example
+
+from mcr_spacy import AlignmentError, ImageRegions, RegionsError, annotate_gold, make_example
+from mcr_spacy.boxes import box_iou
+
+from .util import cluster_sets, make_examples, predictions
+
+SMALL_MODEL = {"hidden_width": 32, "n_heads": 2, "n_layers": 1, "dropout": 0.0}
+
+
+def make_nlp(**config):
+    nlp = spacy.blank("en")
+    cfg = {"model": dict(SMALL_MODEL), "write_singletons": True}
+    cfg.update(config)
+    nlp.add_pipe("multimodal_coref", config=cfg)
+    return nlp
+
+
+def train(nlp, examples, steps=60, seed=0):
+    spacy.util.fix_random_seed(seed)
+    optimizer = nlp.initialize(lambda: examples)
+    losses = {}
+    for _ in range(steps):
+        losses = nlp.update(examples, sgd=optimizer, drop=0.0)
+    return losses
+
+
+@pytest.fixture(scope="module")
+def trained():
+    nlp = make_nlp()
+    examples = make_examples(nlp, n=12)
+    train(nlp, examples, steps=80)
+    return nlp, examples
+
+
+def test_add_pipe():
+    nlp = spacy.blank("en")
+    coref = nlp.add_pipe("multimodal_coref")
+    assert nlp.pipe_names == ["multimodal_coref"]
+    assert coref.cfg["span_cluster_prefix"] == "coref_clusters"
+    assert coref.cfg["threshold"] == 0.5
+
+
+def test_not_initialized():
+    nlp = make_nlp()
+    doc = make_examples(nlp, n=1)[0].predicted
+    with pytest.raises(ValueError, match="not initialized"):
+        nlp(doc)
+
+
+def test_initialize_stores_widths(trained):
+    nlp, _ = trained
+    settings = nlp.get_pipe("multimodal_coref").cfg["model_settings"]
+    assert settings["region_feature_width"] == 16
+    assert settings["token_width"] == 96
+    assert "dog" in settings["region_labels"]
+
+
+def test_overfitting_clusters_and_groundings(trained):
+    """After training, every training doc's clusters and groundings equal the gold."""
+    nlp, examples = trained
+    for eg in examples:
+        doc = nlp(eg.predicted.copy())
+        assert cluster_sets(doc) == cluster_sets(eg.reference)
+        regions = eg.predicted._.image_regions
+        gold = {(s.start_char, s.end_char): s._.grounding for c in eg.reference.spans.values() for s in c}
+        for span in doc.spans["coref_mentions"]:
+            gold_boxes = gold[(span.start_char, span.end_char)]["boxes"]
+            if not gold_boxes:
+                assert span._.grounding["region"] is None
+            else:
+                expected = int(box_iou(numpy.asarray(gold_boxes), regions.boxes).max(axis=0).argmax())
+                assert span._.grounding["region"] == expected
+                assert span._.grounding["box"] == regions.boxes[expected].tolist()
+                refined = numpy.asarray(span._.grounding["refined_box"])
+                assert box_iou(refined, numpy.asarray(gold_boxes)).max() > 0.5
+
+
+def test_loss_falls():
+    nlp = make_nlp()
+    examples = make_examples(nlp, n=4)
+    optimizer = nlp.initialize(lambda: examples)
+    first = nlp.update(examples, sgd=optimizer)["multimodal_coref"]
+    for _ in range(20):
+        last = nlp.update(examples, sgd=optimizer)["multimodal_coref"]
+    assert last < first / 2
+
+
+def test_cluster_groundings_and_attrs(trained):
+    nlp, examples = trained
+    doc = nlp(examples[0].predicted.copy())
+    groups = [g for k, g in doc.spans.items() if k.startswith("coref_clusters_")]
+    assert groups
+    for group in groups:
+        grounding = group.attrs["grounding"]
+        assert set(grounding) == {"region", "box", "score", "refined_box"}
+        assert grounding in [span._.grounding for span in group]
+    assert [list(c) for c in doc._.coref_clusters] == [list(g) for g in groups]
+
+
+def test_singletons_not_written_by_default(trained):
+    nlp, examples = trained
+    coref = nlp.get_pipe("multimodal_coref")
+    coref.cfg["write_singletons"] = False
+    try:
+        coref.cfg["threshold"] = 1.1  # nothing corefers: every mention a singleton
+        doc = nlp(examples[0].predicted.copy())
+        assert not [k for k in doc.spans if k.startswith("coref_clusters_")]
+        assert len(doc.spans["coref_mentions"]) == 4
+    finally:
+        coref.cfg["write_singletons"] = True
+        coref.cfg["threshold"] = 0.5
+
+
+def test_empty_and_one_token_docs(trained):
+    nlp, _ = trained
+    empty = nlp("")
+    assert len(empty.spans["coref_mentions"]) == 0
+    one = nlp.make_doc("dog")
+    one.spans["mentions"] = [one[0:1]]
+    one = nlp(one)
+    assert [s.text for s in one.spans["coref_mentions"]] == ["dog"]
+    assert one._.coref_clusters == [[one[0:1]]]
+    assert one[0:1]._.grounding["region"] is None  # no regions: the no-region slot
+
+
+def test_docs_without_regions_and_without_mentions(trained):
+    nlp, examples = trained
+    text_only = examples[0].predicted.copy()
+    text_only._.image_regions = None
+    doc = nlp(text_only)
+    assert all(s._.grounding["region"] is None for s in doc.spans["coref_mentions"])
+    assert len(doc.spans["coref_mentions"]) == 4
+    no_mentions = nlp.make_doc("A picture of nothing in particular.")
+    no_mentions._.image_regions = examples[0].predicted._.image_regions
+    doc = nlp(no_mentions)
+    assert len(doc.spans["coref_mentions"]) == 0
+    assert not doc._.coref_clusters
+
+
+def test_one_region_and_label_only_regions(trained):
+    nlp, examples = trained
+    doc = examples[0].predicted.copy()
+    full = doc._.image_regions
+    doc._.image_regions = ImageRegions(
+        full.boxes[:1], features=full.features[:1], labels=full.labels[:1], image_size=full.image_size
+    )
+    doc = nlp(doc)
+    assert {s._.grounding["region"] for s in doc.spans["coref_mentions"]} <= {0, None}
+    labels_only = examples[1].predicted.copy()
+    labels_only._.image_regions = ImageRegions(full.boxes, labels=full.labels, image_size=full.image_size)
+    doc = nlp(labels_only)
+    assert len(doc.spans["coref_mentions"]) == 4
+
+
+def test_pipe_equals_call(trained):
+    nlp, examples = trained
+    docs = [eg.predicted.copy() for eg in examples]
+    one_by_one = [predictions(nlp(doc.copy())) for doc in docs]
+    piped = [predictions(doc) for doc in nlp.pipe([d.copy() for d in docs], batch_size=5)]
+    assert piped == one_by_one
+
+
+def test_long_doc_is_chunked_without_loss(trained):
+    nlp, examples = trained
+    coref = nlp.get_pipe("multimodal_coref")
+    doc = examples[0].predicted.copy()
+    before = predictions(nlp(doc.copy()))
+    coref.model.attrs["max_mentions_per_chunk"] = 3
+    try:
+        chunked = nlp(doc.copy())
+    finally:
+        coref.model.attrs["max_mentions_per_chunk"] = 128
+    assert len(chunked.spans["coref_mentions"]) == 4
+    assert [p[:2] for p in predictions(chunked)] == [p[:2] for p in before]
+
+
+def test_serialization_roundtrip(trained, tmp_path):
+    nlp, examples = trained
+    docs = [eg.predicted.copy() for eg in examples[:4]]
+    expected = [predictions(nlp(d.copy())) for d in docs]
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    assert [predictions(loaded(d.copy())) for d in docs] == expected
+    coref_bytes = nlp.get_pipe("multimodal_coref").to_bytes()
+    fresh = make_nlp()
+    fresh.get_pipe("multimodal_coref").from_bytes(coref_bytes)
+    assert [predictions(fresh(d.copy())) for d in docs] == expected
+
+
+def test_serialization_before_initialize(tmp_path):
+    nlp = make_nlp()
+    nlp.to_disk(tmp_path / "blank")
+    loaded = spacy.load(tmp_path / "blank")
+    coref = loaded.get_pipe("multimodal_coref")
+    assert coref.cfg["model_settings"] is None
+    fresh = make_nlp()
+    fresh.get_pipe("multimodal_coref").from_bytes(coref.to_bytes())
+    examples = make_examples(loaded, n=2)
+    loaded.initialize(lambda: examples)
+    assert loaded(examples[0].predicted.copy()).spans["coref_mentions"]
+
+
+def test_outputs_survive_docbin(trained):
+    nlp, examples = trained
+    doc = nlp(examples[0].predicted.copy())
+    restored = list(DocBin(store_user_data=True, docs=[doc]).get_docs(nlp.vocab))[0]
+    assert cluster_sets(restored) == cluster_sets(doc)
+    assert restored._.image_regions == doc._.image_regions
+    for a, b in zip(doc.spans["coref_mentions"], restored.spans["coref_mentions"]):
+        assert a._.grounding["region"] == b._.grounding["region"]
+        assert list(a._.grounding["box"] or []) == list(b._.grounding["box"] or [])
+    restored2 = Doc(nlp.vocab).from_bytes(doc.to_bytes())
+    assert cluster_sets(restored2) == cluster_sets(doc)
+    group = [g for k, g in restored2.spans.items() if k.startswith("coref_clusters_")][0]
+    assert group.attrs["grounding"]["score"] > 0
+
+
+def test_wrong_feature_width_is_refused(trained):
+    nlp, examples = trained
+    doc = examples[0].predicted.copy()
+    full = doc._.image_regions
+    doc._.image_regions = ImageRegions(
+        full.boxes, features=numpy.zeros((3, 7)), image_size=full.image_size, image_id="bad-width"
+    )
+    with pytest.raises(RegionsError, match=r"'bad-width'.*width 7.*expects width 16"):
+        nlp(doc)
+
+
+def test_bad_regions_are_refused():
+    with pytest.raises(RegionsError, match=r"'x1'.*NaN"):
+        ImageRegions([[0, 0, 1, 1]], features=[[numpy.nan, 1.0]], image_size=(10, 10), image_id="x1")
+    with pytest.raises(RegionsError, match=r"box 0 .*inverted"):
+        ImageRegions([[5, 0, 1, 1]], labels=["a"], image_size=(10, 10))
+    with pytest.raises(RegionsError, match=r"outside the image.*clip=True"):
+        ImageRegions([[0, 0, 50, 5]], labels=["a"], image_size=(10, 10))
+
+
+def test_misaligned_gold_offsets_are_refused():
+    nlp = spacy.blank("en")
+    with pytest.raises(AlignmentError, match=r"'man hol'.*\[2, 9\).*token boundaries"):
+        annotate_gold(nlp.make_doc("A man holds a dog."), [[(2, 9)]])
+
+
+def test_gold_on_a_different_text_is_refused(trained):
+    nlp, examples = trained
+    eg = examples[0]
+    other = Example(nlp.make_doc("A different text entirely, about a dog."), eg.reference)
+    other.predicted.spans["mentions"] = [other.predicted[0:2]]
+    with pytest.raises(AlignmentError, match="different text"):
+        nlp.get_pipe("multimodal_coref").update([other])
+
+
+def test_same_seed_same_output():
+    outputs = []
+    for _ in range(2):
+        nlp = make_nlp()
+        examples = make_examples(nlp, n=4)
+        train(nlp, examples, steps=5, seed=1)
+        outputs.append([predictions(nlp(eg.predicted.copy())) for eg in examples])
+    assert outputs[0] == outputs[1]
+
+
+def test_text_only_training():
+    """Docs without any regions train and predict (the no-region slot only)."""
+    nlp = make_nlp()
+    examples = make_examples(nlp, n=4)
+    for eg in examples:
+        eg.predicted._.image_regions = None
+    train(nlp, examples, steps=40)
+    doc = nlp(examples[0].predicted.copy())
+    assert cluster_sets(doc) == cluster_sets(examples[0].reference)
