@@ -1,0 +1,35 @@
+import numpy
+
+from mcr_spacy.clustering import cluster_average_linkage, cluster_transitive
+
+
+def scores(pairs, n):
+    m = numpy.eye(n)
+    for i, j, s in pairs:
+        m[i, j] = m[j, i] = s
+    return m
+
+
+def test_transitive_closure():
+    # 0-1 and 1-2 above threshold: 0, 1, 2 in one cluster though 0-2 is low.
+    m = scores([(0, 1, 0.9), (1, 2, 0.8), (0, 2, 0.1), (3, 4, 0.95)], 6)
+    assert cluster_transitive(m, 0.5) == [[0, 1, 2], [3, 4], [5]]
+    assert cluster_transitive(m, 0.85) == [[0, 1], [2], [3, 4], [5]]
+
+
+def test_average_linkage_refuses_weak_chains():
+    m = scores([(0, 1, 0.9), (1, 2, 0.6), (0, 2, 0.0)], 3)
+    # After joining 0 and 1, the mean score of {0,1} with 2 is 0.3 < 0.5.
+    assert cluster_average_linkage(m, 0.5) == [[0, 1], [2]]
+    assert cluster_transitive(m, 0.5) == [[0, 1, 2]]
+
+
+def test_order_independent_and_empty():
+    rng = numpy.random.default_rng(0)
+    m = rng.uniform(size=(8, 8))
+    m = (m + m.T) / 2
+    perm = rng.permutation(8)
+    direct = cluster_transitive(m, 0.7)
+    permuted = cluster_transitive(m[perm][:, perm], 0.7)
+    assert sorted(sorted(perm[i] for i in c) for c in permuted) == sorted(direct)
+    assert cluster_transitive(numpy.zeros((0, 0)), 0.5) == []

@@ -1,0 +1,44 @@
+"""Every registered name resolves, and the entry points point at real objects."""
+from importlib.metadata import entry_points
+
+import pytest
+import spacy
+from spacy.util import registry
+
+import mcr_spacy  # noqa: F401
+
+GROUPS = {
+    "spacy_factories": None,
+    "spacy_architectures": "architectures",
+    "spacy_misc": "misc",
+    "spacy_scorers": "scorers",
+    "spacy_readers": "readers",
+}
+
+
+def ours(group):
+    return [ep for ep in entry_points(group=group) if ep.value.startswith("mcr_spacy")]
+
+
+def test_entry_points_exist():
+    assert [ep.name for ep in ours("spacy_factories")] == ["multimodal_coref"]
+    assert "mcr_spacy.MultimodalCoref.v1" in [ep.name for ep in ours("spacy_architectures")]
+
+
+@pytest.mark.parametrize("group", sorted(GROUPS))
+def test_entry_points_resolve(group):
+    for ep in ours(group):
+        func = ep.load()
+        assert callable(func)
+        if GROUPS[group] is not None:
+            assert getattr(registry, GROUPS[group]).get(ep.name) is func
+
+
+def test_factory_resolves_with_defaults():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("multimodal_coref")
+    config = nlp.config
+    resolved = registry.resolve({"getter": config["components"]["multimodal_coref"]["mention_getter"]})
+    assert callable(resolved["getter"])
+    model = registry.resolve({"model": config["components"]["multimodal_coref"]["model"]})["model"]
+    assert model.name == "mcr_multimodal_coref"
