@@ -1,3 +1,4 @@
 """Imports every command module so that its commands register on the app."""
 from . import convert_jsonlines  # noqa: F401
 from . import convert_conll  # noqa: F401
+from . import visualize  # noqa: F401
