@@ -2,3 +2,6 @@
 from . import convert_jsonlines  # noqa: F401
 from . import convert_conll  # noqa: F401
 from . import visualize  # noqa: F401
+from . import synth  # noqa: F401
+from . import convert_cin  # noqa: F401
+from . import convert_ln  # noqa: F401
