@@ -1,0 +1,283 @@
+"""`python -m mcr_spacy evaluate`: coreference and grounding scores of a pipeline,
+with baselines and scorch's figures beside them."""
+import json
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import spacy
+import typer
+from spacy.language import Language
+from spacy.tokens import Doc, DocBin, Span
+from spacy.training import Example
+from wasabi import msg
+
+from ..baselines import GROUNDING_BASELINES, TEXT_BASELINES
+from ..convert.common import write_bytes_atomic
+from ..errors import DataFormatError, MultimodalCorefError
+from ..extensions import DEFAULT_CLUSTER_PREFIX
+from ..gold import DEFAULT_MENTIONS_KEY, set_mentions
+from ..scoring import (
+    DEFAULT_PREDICTED_MENTIONS_KEY,
+    coref_metrics,
+    evaluate_examples,
+    flat_scores,
+    gold_from_doc,
+    predictions_from_doc,
+    grounding_accuracy,
+)
+from ..scorch_export import SCORCH_NOTE, run_scorch, scorch_command, write_scorch_dirs
+from ..spans import get_cluster_groups
+from . import app
+
+COREF_ROWS = (("MUC", "muc"), ("B3", "b3"), ("CEAF-m", "ceafm"), ("CEAF-e", "ceafe"), ("BLANC", "blanc"), ("LEA", "lea"))
+
+
+def component_keys(nlp: Language) -> Tuple[str, str]:
+    """The cluster prefix and mentions key of the pipeline's `multimodal_coref`
+    component (the defaults when it has none)."""
+    for name in nlp.pipe_names:
+        if nlp.get_pipe_meta(name).factory == "multimodal_coref":
+            cfg = nlp.get_pipe_config(name)
+            return (
+                cfg.get("span_cluster_prefix", DEFAULT_CLUSTER_PREFIX),
+                cfg.get("mentions_key", DEFAULT_PREDICTED_MENTIONS_KEY),
+            )
+    return DEFAULT_CLUSTER_PREFIX, DEFAULT_PREDICTED_MENTIONS_KEY
+
+
+def read_reference_docs(nlp: Language, data_path: Path) -> List[Doc]:
+    """The gold docs of a .spacy file (DocBin with user data)."""
+    if not data_path.exists():
+        raise DataFormatError(f"Evaluation data {data_path} not found. Give a .spacy file written by a convert command.")
+    try:
+        return list(DocBin().from_disk(data_path).get_docs(nlp.vocab))
+    except Exception as err:  # msgpack/zlib errors have no common base class
+        raise DataFormatError(
+            f"Could not read {data_path} as a .spacy file ({type(err).__name__}: {err}). "
+            f"Re-create it with a convert command (e.g. `python -m mcr_spacy convert-cin`)."
+        ) from err
+
+
+def make_predicted_doc(
+    nlp: Language, reference: Doc, *, use_gold_mentions: bool, prefix: str, gold_mentions_key: str = DEFAULT_MENTIONS_KEY
+) -> Doc:
+    """A fresh doc for the pipeline: the reference's text and regions, and with
+    `use_gold_mentions` the gold mentions in `doc.spans[gold_mentions_key]`."""
+    doc = nlp.make_doc(reference.text)
+    doc._.image_regions = reference._.image_regions
+    if reference.has_extension("trace_boxes"):
+        doc._.trace_boxes = reference._.trace_boxes
+    if use_gold_mentions:
+        clusters, _ = gold_from_doc(reference, prefix, gold_mentions_key)
+        set_mentions(doc, [m for cluster in clusters for m in cluster], gold_mentions_key)
+    return doc
+
+
+def _mention_spans(doc: Doc, prefix: str, mentions_key: str, use_gold_mentions: bool, gold_mentions_key: str) -> List[Span]:
+    """The mentions a baseline works on: the gold mentions given to the model,
+    or the mentions the model considered."""
+    if use_gold_mentions:
+        return list(doc.spans[gold_mentions_key]) if gold_mentions_key in doc.spans else []
+    spans = [span for _, group in get_cluster_groups(doc, prefix) for span in group]
+    if mentions_key in doc.spans:
+        spans.extend(doc.spans[mentions_key])
+    return spans
+
+
+def run_baselines(
+    examples: Sequence[Example], prefix: str, mentions_key: str, use_gold_mentions: bool, gold_mentions_key: str
+) -> Dict[str, Dict[str, Any]]:
+    """Coreference baselines (scored on coreference) and grounding baselines
+    (scored on grounding) on the mentions of the evaluation."""
+    gold_clusters, gold_items, mentions, regions = [], [], [], []
+    for eg in examples:
+        clusters, items = gold_from_doc(eg.reference, prefix, gold_mentions_key)
+        gold_clusters.append(clusters)
+        gold_items.append(items)
+        mentions.append(_mention_spans(eg.predicted, prefix, mentions_key, use_gold_mentions, gold_mentions_key))
+        regions.append(eg.predicted._.image_regions)
+    results: Dict[str, Dict[str, Any]] = {}
+    for name, make_clusters in TEXT_BASELINES.items():
+        coref = coref_metrics(gold_clusters, [make_clusters(spans) for spans in mentions])
+        flat = flat_scores(coref, {"acc": None, "acc_noun": None, "acc_pronoun": None})
+        results[name] = {"kind": "coreference", "coref": coref, **{k: v for k, v in flat.items() if k.startswith("coref_")}}
+    for name, make_boxes in GROUNDING_BASELINES.items():
+        grounding = grounding_accuracy(gold_items, [make_boxes(spans, r) for spans, r in zip(mentions, regions)])
+        results[name] = {
+            "kind": "grounding",
+            "grounding": grounding,
+            "grounding_acc": grounding["acc"],
+            "grounding_acc_noun": grounding["acc_noun"],
+            "grounding_acc_pronoun": grounding["acc_pronoun"],
+        }
+    return results
+
+
+def _doc_label(doc: Doc, index: int) -> str:
+    regions = doc._.image_regions
+    if regions is not None and regions.image_id is not None:
+        return str(regions.image_id)
+    return f"doc{index}"
+
+
+def evaluate(
+    nlp: Language,
+    references: Sequence[Doc],
+    *,
+    use_gold_mentions: bool = False,
+    span_cluster_prefix: Optional[str] = None,
+    mentions_key: Optional[str] = None,
+    gold_mentions_key: str = DEFAULT_MENTIONS_KEY,
+    scorch_dir: Optional[Path] = None,
+    batch_size: int = 32,
+) -> Dict[str, Any]:
+    """Run `nlp` on the texts of `references` and score it. RETURNS the report:
+    the flat score keys at top level, plus "coref", "grounding", "baselines",
+    "scorch" (when `scorch_dir` is given) and "protocol"."""
+    default_prefix, default_key = component_keys(nlp)
+    prefix = span_cluster_prefix or default_prefix
+    key = mentions_key or default_key
+    if references and not any(get_cluster_groups(doc, prefix) for doc in references):
+        raise DataFormatError(
+            f"None of the {len(references)} evaluation docs has gold clusters in "
+            f"doc.spans['{prefix}_1'], ... Convert the data with a convert command, "
+            f"or pass --prefix with the prefix the gold clusters use."
+        )
+    inputs = [
+        make_predicted_doc(nlp, ref, use_gold_mentions=use_gold_mentions, prefix=prefix, gold_mentions_key=gold_mentions_key)
+        for ref in references
+    ]
+    predicted = list(nlp.pipe(inputs, batch_size=batch_size))
+    examples = [Example(pred, ref) for pred, ref in zip(predicted, references)]
+    results = evaluate_examples(examples, span_cluster_prefix=prefix, mentions_key=key, gold_mentions_key=gold_mentions_key)
+    n_pred_mentions = sum(len(predictions_from_doc(doc, prefix, key)[1]) for doc in predicted)
+    report: Dict[str, Any] = dict(results["scores"])
+    report["coref"] = results["coref"]
+    report["grounding"] = results["grounding"]
+    report["protocol"] = "gold mentions" if use_gold_mentions else "predicted mentions"
+    report["n_docs"] = len(references)
+    report["n_predicted_mentions"] = n_pred_mentions
+    report["baselines"] = run_baselines(examples, prefix, key, use_gold_mentions, gold_mentions_key)
+    if scorch_dir is not None:
+        documents = []
+        for i, (pred, ref) in enumerate(zip(predicted, references)):
+            gold, _ = gold_from_doc(ref, prefix, gold_mentions_key)
+            system, _ = predictions_from_doc(pred, prefix, key)
+            documents.append((_doc_label(ref, i), ref.text, gold, system))
+        gold_dir, sys_dir, n_files = write_scorch_dirs(scorch_dir, documents)
+        report["scorch"] = {
+            "per_document_average": run_scorch(gold_dir, sys_dir),
+            "pooled": {name: results["coref"][name] for name in ("muc", "b3", "ceafm", "ceafe", "blanc")},
+            "n_files": n_files,
+            "command": " ".join(scorch_command(scorch_dir)),
+            "note": SCORCH_NOTE,
+        }
+    return report
+
+
+def _pct(value: Optional[float]) -> str:
+    return "-" if value is None else f"{value * 100:.2f}"
+
+
+def print_report(report: Dict[str, Any]) -> None:
+    """Print the report as tables."""
+    msg.divider(f"Coreference ({report['protocol']}, {report['n_docs']} docs)")
+    rows = [(label, _pct(report["coref"][k]["r"]), _pct(report["coref"][k]["p"]), _pct(report["coref"][k]["f"])) for label, k in COREF_ROWS]
+    rows.append(("CoNLL", "", "", _pct(report["coref"]["conll_f"])))
+    msg.table(rows, header=("metric", "R", "P", "F1"), aligns=("l", "r", "r", "r"))
+    text_baselines = [name for name, b in report["baselines"].items() if b["kind"] == "coreference"]
+    rows = [
+        (label, _pct(report["coref"][k]["f"]), *(_pct(report["baselines"][b]["coref"][k]["f"]) for b in text_baselines))
+        for label, k in COREF_ROWS
+    ]
+    rows.append(("CoNLL", _pct(report["coref_conll_f"]), *(_pct(report["baselines"][b]["coref_conll_f"]) for b in text_baselines)))
+    msg.table(rows, header=("F1", "model", *text_baselines), aligns=("l", "r", *("r" for _ in text_baselines)))
+    g = report["grounding"]
+    msg.divider(f"Grounding accuracy (IoU >= 0.5; {g['total']} gold boxes: {g['total_noun']} noun, {g['total_pronoun']} pronoun)")
+    ground_baselines = [name for name, b in report["baselines"].items() if b["kind"] == "grounding"]
+    rows = [
+        (label, _pct(report[key]), *(_pct(report["baselines"][b][key]) for b in ground_baselines))
+        for label, key in (("overall", "grounding_acc"), ("nouns", "grounding_acc_noun"), ("pronouns", "grounding_acc_pronoun"))
+    ]
+    msg.table(rows, header=("accuracy", "model", *ground_baselines), aligns=("l", "r", *("r" for _ in ground_baselines)))
+    scorch = report.get("scorch")
+    if scorch is not None:
+        msg.divider("scorch")
+        averaged = scorch["per_document_average"]
+        if averaged is None:
+            msg.warn("scorch is not installed (pip install scorch==0.2.0): its per-document figures are missing.")
+        else:
+            rows = [
+                (label, _pct(scorch["pooled"][k]["f"]), _pct(averaged[k]["f"]))
+                for label, k in COREF_ROWS if k in averaged
+            ]
+            rows.append(("CoNLL", _pct(report["coref_conll_f"]), _pct(averaged.get("conll_f"))))
+            msg.table(rows, header=("F1", "pooled (reference scorer)", "scorch per-doc average"), aligns=("l", "r", "r"))
+        msg.text(scorch["note"])
+        msg.info(f"{scorch['n_files']} files per side; reproduce with: {scorch['command']}")
+
+
+@app.command("evaluate")
+def evaluate_cli(
+    model: str = typer.Argument(..., help="Pipeline to evaluate: an installed package name or a directory saved with nlp.to_disk / spacy train."),
+    data_path: Path = typer.Argument(..., help="Gold data: a .spacy file (DocBin with user data) written by a convert command.", exists=False),
+    gold_mentions: bool = typer.Option(False, "--gold-mentions", help="Give the model the gold mentions (the paper's protocol) in doc.spans[GOLD_KEY]; default: end to end, with the model's own mentions."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report as JSON here (written atomically)."),
+    scorch_dir: Optional[Path] = typer.Option(None, "--scorch-dir", help="Write per-image scorch JSON to DIR/gold and DIR/sys and report scorch's own per-document figures."),
+    prefix: Optional[str] = typer.Option(None, "--prefix", help="Cluster prefix of gold and predicted clusters (default: the multimodal_coref component's span_cluster_prefix, else 'coref_clusters')."),
+    mentions_key: Optional[str] = typer.Option(None, "--mentions-key", help="doc.spans key of the predicted mentions (default: the component's mentions_key, else 'coref_mentions')."),
+    gold_mentions_key: str = typer.Option(DEFAULT_MENTIONS_KEY, "--gold-key", help="doc.spans key of the gold mentions given with --gold-mentions."),
+    batch_size: int = typer.Option(32, "--batch-size", "-b", help="Docs per batch in nlp.pipe."),
+    gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run on (-1: CPU)."),
+) -> None:
+    """Score a pipeline's coreference clusters and groundings against gold data.
+
+    DATA_PATH is a .spacy file whose docs carry the gold: clusters in
+    doc.spans['PREFIX_1'], doc.spans['PREFIX_2'], ... (singletons as one-span
+    groups), each gold mention's boxes in span._.grounding = {"boxes": a list of
+    [ x1, y1, x2, y2 ] boxes} (pixels; a mention without boxes is not counted for
+    grounding) and the image's detected regions in doc._.image_regions. The
+    model gets a fresh doc of each text with the regions (and the gold mentions
+    with --gold-mentions). Its clusters are read from doc.spans['PREFIX_i'], its
+    mentions from doc.spans[MENTIONS_KEY] (mentions outside every cluster are
+    singletons) and its boxes from span._.grounding["box"]. Mentions are
+    matched by character offsets.
+
+    Coreference figures (MUC, B3, CEAF-m, CEAF-e, BLANC, LEA, CoNLL) are pooled
+    over documents as the CoNLL reference scorer pools them. Grounding accuracy
+    counts one (mention, gold box) pair per gold box, correct when IoU >= 0.5
+    (inclusive pixels), for all mentions, nouns and pronouns. Baselines on the
+    same mentions: all singletons, string match with pronoun rules, largest
+    region, best-matching detector label.
+    """
+    if gpu_id >= 0:
+        spacy.require_gpu(gpu_id)
+    try:
+        nlp = spacy.load(model)
+    except (OSError, IOError) as err:
+        msg.fail(f"Could not load the pipeline {model!r}: {err}", exits=1)
+    try:
+        references = read_reference_docs(nlp, data_path)
+        report = evaluate(
+            nlp,
+            references,
+            use_gold_mentions=gold_mentions,
+            span_cluster_prefix=prefix,
+            mentions_key=mentions_key,
+            gold_mentions_key=gold_mentions_key,
+            scorch_dir=scorch_dir,
+            batch_size=batch_size,
+        )
+    except MultimodalCorefError as err:
+        msg.fail(str(err), exits=1)
+    if not gold_mentions and report["n_predicted_mentions"] == 0 and report["n_docs"]:
+        msg.warn(
+            "The pipeline predicted no mentions. If its mention getter reads gold "
+            "mentions (mcr_spacy.span_group_mentions.v1), run with --gold-mentions, "
+            "or configure mcr_spacy.noun_chunk_mentions.v1 for end-to-end evaluation."
+        )
+    print_report(report)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        write_bytes_atomic(json.dumps(report, indent=2, ensure_ascii=False).encode("utf8"), output)
+        msg.good(f"Saved the report to {output}")
