@@ -4,4 +4,5 @@ from . import convert_conll  # noqa: F401
 from . import visualize  # noqa: F401
 from . import synth  # noqa: F401
 from . import convert_cin  # noqa: F401
+from . import evaluate  # noqa: F401
 from . import convert_ln  # noqa: F401
