@@ -8,6 +8,7 @@ from thinc.types import Floats2d, Ints2d
 
 from .errors import RegionsError
 from .gold import doc_name
+from .model import get_mention_features
 
 
 def build_batch(
@@ -22,7 +23,7 @@ def build_batch(
     feature_width = model.attrs["region_feature_width"] or 0
     label_ids = model.attrs["label_ids"]
     extra_width = model.attrs["extra_width"] or 0
-    get_extra = model.attrs.get("mention_features")
+    get_extra = get_mention_features(model)
     offsets = numpy.cumsum([0] + [len(t) for t in tokvecs])
     rows = []  # (doc index, first mention, last mention)
     for i, doc_mentions in enumerate(mentions):

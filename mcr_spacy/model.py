@@ -50,6 +50,7 @@ def build_multimodal_coref_model(
     region_feature_width: Optional[int] = None,
     max_region_labels: int = 5000,
     max_mentions_per_chunk: int = 128,
+    sense2vec_path: Optional[str] = None,
     mixed_precision: bool = False,
     grad_scaler: Optional[PyTorchGradScaler] = None,
 ) -> Model[MentionBatch, CorefOutputs]:
@@ -63,6 +64,9 @@ def build_multimodal_coref_model(
     max_region_labels: size limit of the detector-label vocabulary built in `initialize`.
     max_mentions_per_chunk: mentions attend to each other in chunks of this many;
         longer docs are split into several rows (every mention is still scored).
+    sense2vec_path: a sense2vec table (Sense2Vec.to_disk folder) whose vector for
+        each mention's phrase or last word is added to the mention; read in
+        `initialize` and saved with the model.
     mixed_precision, grad_scaler: passed to PyTorchWrapper_v2.
     """
     if hidden_width % n_heads != 0:
@@ -88,9 +92,10 @@ def build_multimodal_coref_model(
             "max_region_labels": max_region_labels,
             "max_mentions_per_chunk": max_mentions_per_chunk,
             "extra_width": 0,
+            "sense2vec_path": sense2vec_path,
+            "sense2vec_table": None,
             "mixed_precision": mixed_precision,
             "grad_scaler": grad_scaler,
-            "mention_features": None,
         },
     )
 
@@ -136,6 +141,22 @@ def build_torch_layer(model: Model, settings: Dict[str, Any]) -> None:
     model.set_ref("torch", wrapper)
 
 
+def get_mention_features(model: Model) -> Optional[Callable]:
+    """The sense2vec lookup of the model, built from the table stored in its attrs."""
+    if not model.attrs.get("extra_width"):
+        return None
+    lookup = model.attrs.get("_mention_features")
+    if lookup is None:
+        from .sense2vec_features import MentionSenseVectors
+
+        table = model.attrs.get("sense2vec_table")
+        if table is None:
+            raise ConfigError("The model expects sense2vec features but holds no sense2vec table.")
+        lookup = MentionSenseVectors(table)
+        model.attrs["_mention_features"] = lookup
+    return lookup
+
+
 def is_built(model: Model) -> bool:
     return model.has_ref("torch")
 
@@ -178,6 +199,11 @@ def init(model: Model, X: Optional[MentionBatch] = None, Y: Any = None) -> None:
             model.attrs["token_width"] = tok2vec.predict(docs[:1])[0].shape[1]
         else:
             raise ConfigError("Cannot infer the tok2vec width: initialize with examples.")
+    if model.attrs["sense2vec_path"] and model.attrs["sense2vec_table"] is None:
+        from .sense2vec_features import MentionSenseVectors, load_sense2vec_bytes
+
+        model.attrs["sense2vec_table"] = load_sense2vec_bytes(model.attrs["sense2vec_path"])
+        model.attrs["extra_width"] = MentionSenseVectors(model.attrs["sense2vec_table"]).width
     if model.attrs.get("region_labels") is None:
         width, labels = collect_region_settings(docs or [], model.attrs["max_region_labels"])
         if model.attrs["region_feature_width"] is None:
