@@ -112,11 +112,13 @@ def test_two_column_files_get_placeholder_words(tmp_path):
         ("#begin document (d);\nlonely\n#end document\n", ["line 2", "at least 2 columns"]),
         ("just text\n\n", ["line 1", "outside a document"]),
         ("", ["no '#begin document"]),
+        ("#begin document demo\nd 0 0 a -\n#end document\n", ["line 1", "malformed"]),
+        ("#begin document (d);\nd 0 0 caf\xe9 -\n#end document\n", ["line 2", "not UTF-8"]),
     ],
 )
 def test_malformed_input_names_the_line_and_writes_nothing(tmp_path, body, expected):
     src = tmp_path / "bad.conll"
-    src.write_text(body, encoding="utf8")
+    src.write_bytes(body.encode("utf8") if "\xe9" not in body else body.encode("latin-1"))
     with pytest.raises(DataFormatError) as err:
         convert_conll(src, tmp_path / "out.spacy")
     assert "bad.conll" in str(err.value)

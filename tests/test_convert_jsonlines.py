@@ -138,6 +138,18 @@ def test_malformed_input_names_the_record_and_writes_nothing(tmp_path, lines, ex
     assert list(tmp_path.iterdir()) == [src]
 
 
+def test_byte_order_mark_and_bad_encoding(tmp_path):
+    src = tmp_path / "bom.jsonlines"
+    src.write_bytes(b"\xef\xbb\xbf" + json.dumps(RECORD).encode("utf8") + b"\n")
+    convert_jsonlines(src, tmp_path / "out.spacy")
+    assert len(read_docs(tmp_path / "out.spacy")) == 1
+    bad = tmp_path / "latin.jsonlines"
+    bad.write_bytes(json.dumps(RECORD).encode("utf8") + b"\n" + '{"doc_key": "caf\xe9"}'.encode("latin-1"))
+    with pytest.raises(DataFormatError, match="line 2: not UTF-8"):
+        convert_jsonlines(bad, tmp_path / "bad.spacy")
+    assert not (tmp_path / "bad.spacy").exists()
+
+
 def test_cli_converts_and_fails_cleanly(tmp_path):
     runner = CliRunner()
     good = write_lines(tmp_path / "in.jsonlines", [RECORD])

@@ -271,3 +271,19 @@ def test_readers_in_the_spacy_training_loop(labelled_path, unlabelled_path):
         assert kind == "update" and sorted(k[0] for k in batch) == ["L", "U", "U"]
     assert run_training(labelled_path, unlabelled_path, seed=0) == seen
     assert run_training(labelled_path, unlabelled_path, seed=1) != seen
+
+
+def test_converted_vispro_reads_with_gold_mentions(tmp_path, nlp):
+    from pathlib import Path
+
+    from mcr_spacy.convert.jsonlines import convert_jsonlines
+
+    vispro = Path(__file__).resolve().parents[2] / "shared" / "data" / "vispro" / "val.vispro.1.1.jsonlines"
+    if not vispro.exists():
+        pytest.skip(f"VisPro data not found at {vispro}")
+    convert_jsonlines(vispro, tmp_path / "vispro.spacy")
+    examples = list(MultimodalCorpus(tmp_path / "vispro.spacy", gold_mentions=True, limit=100)(nlp))
+    assert len(examples) == 100
+    for eg in examples:
+        assert [s.text for s in eg.predicted.spans["mentions"]] == [s.text for s in eg.reference.spans["mentions"]]
+        assert eg.predicted._.image_regions.labels == eg.reference._.image_regions.labels

@@ -25,7 +25,7 @@ from ..errors import DataFormatError
 from ..extensions import DEFAULT_CLUSTER_PREFIX
 from ..gold import DEFAULT_MENTIONS_KEY
 from .common import ConversionReport, write_docbin
-from .token_docs import doc_from_token_clusters
+from .token_docs import doc_from_token_clusters, read_text_lines
 
 BEGIN_RE = re.compile(r"^#\s*begin document\s*\((.*)\)\s*;?\s*(?:part\s+(\S+))?\s*$")
 END_RE = re.compile(r"^#\s*end document\b")
@@ -117,39 +117,43 @@ def read_conll(
         raise DataFormatError(f"CoNLL input {str(path)!r} does not exist or is not a file.")
     document: Optional[_Document] = None
     n_docs = 0
-    with path.open("r", encoding="utf8") as file_:
-        for line_no, line in enumerate(file_, start=1):
-            where = f"{path}, line {line_no}"
-            stripped = line.strip()
-            if stripped.startswith("#"):
-                begin = BEGIN_RE.match(stripped)
-                if begin:
-                    if document is not None:
-                        raise DataFormatError(
-                            f"{where}: '#begin document' inside document "
-                            f"{document.key!r} opened at line {document.line_no}, "
-                            f"which has no '#end document'. Add the missing line."
-                        )
-                    document = _Document(begin.group(1), begin.group(2), line_no)
-                elif END_RE.match(stripped):
-                    if document is None:
-                        raise DataFormatError(
-                            f"{where}: '#end document' without a '#begin document' before it."
-                        )
-                    yield _finish(document, vocab, path, report, prefix, mentions_key)
-                    n_docs += 1
-                    document = None
-                continue  # other comment lines carry no tokens
-            if not stripped:
-                if document is not None and document.sentences[-1]:
-                    document.sentences.append([])
-                continue
-            if document is None:
+    for line_no, line in read_text_lines(path):
+        where = f"{path}, line {line_no}"
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            begin = BEGIN_RE.match(stripped)
+            if begin:
+                if document is not None:
+                    raise DataFormatError(
+                        f"{where}: '#begin document' inside document "
+                        f"{document.key!r} opened at line {document.line_no}, "
+                        f"which has no '#end document'. Add the missing line."
+                    )
+                document = _Document(begin.group(1), begin.group(2), line_no)
+            elif stripped.replace(" ", "").startswith("#begindocument"):
                 raise DataFormatError(
-                    f"{where}: token line outside a document. Tokens must lie between "
-                    f"'#begin document (NAME);' and '#end document' lines."
+                    f"{where}: malformed line {stripped!r}; expected "
+                    f"'#begin document (NAME); part NNN'."
                 )
-            _read_token(document, stripped.split(), where)
+            elif END_RE.match(stripped):
+                if document is None:
+                    raise DataFormatError(
+                        f"{where}: '#end document' without a '#begin document' before it."
+                    )
+                yield _finish(document, vocab, path, report, prefix, mentions_key)
+                n_docs += 1
+                document = None
+            continue  # other comment lines carry no tokens
+        if not stripped:
+            if document is not None and document.sentences[-1]:
+                document.sentences.append([])
+            continue
+        if document is None:
+            raise DataFormatError(
+                f"{where}: token line outside a document. Tokens must lie between "
+                f"'#begin document (NAME);' and '#end document' lines."
+            )
+        _read_token(document, stripped.split(), where)
     if document is not None:
         raise DataFormatError(
             f"{path}: document {document.key!r} opened at line {document.line_no} has "

@@ -26,7 +26,7 @@ from ..extensions import DEFAULT_CLUSTER_PREFIX
 from ..gold import DEFAULT_MENTIONS_KEY
 from ..regions import ImageRegions
 from .common import ConversionReport, write_docbin
-from .token_docs import doc_from_token_clusters
+from .token_docs import doc_from_token_clusters, read_text_lines
 
 NOMINAL_IMAGE_SIZE = (1.0, 1.0)
 
@@ -94,21 +94,20 @@ def read_jsonlines(
             f"jsonlines input {str(path)!r} does not exist or is not a file. "
             f"Give the path of an e2e-coref .jsonlines file."
         )
-    with path.open("r", encoding="utf8") as file_:
-        for line_no, line in enumerate(file_, start=1):
-            if not line.strip():
-                continue
-            where = f"{path}, line {line_no}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataFormatError(
-                    f"{where}: not valid JSON ({err.msg} at column {err.colno}). "
-                    f"Each line must be one complete JSON object."
-                ) from None
-            yield record_to_doc(
-                record, vocab, where=where, report=report, prefix=prefix, mentions_key=mentions_key
-            )
+    for line_no, line in read_text_lines(path):
+        if not line.strip():
+            continue
+        where = f"{path}, line {line_no}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataFormatError(
+                f"{where}: not valid JSON ({err.msg} at column {err.colno}). "
+                f"Each line must be one complete JSON object."
+            ) from None
+        yield record_to_doc(
+            record, vocab, where=where, report=report, prefix=prefix, mentions_key=mentions_key
+        )
 
 
 def record_to_doc(

@@ -1,6 +1,7 @@
 """Docs from pre-tokenized text with clusters given as token spans, shared by
 the jsonlines and CoNLL converters."""
-from typing import Dict, List, Optional, Sequence, Tuple
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, SpanGroup
 from spacy.vocab import Vocab
@@ -13,6 +14,23 @@ from .common import ConversionReport
 
 TokenSpan = Tuple[int, int]  # [start, end) in tokens
 DOC_KEY = "doc_key"  # doc.user_data key holding the document's name in its source file
+
+
+def read_text_lines(path: Path) -> Iterator[Tuple[int, str]]:
+    """Yield `(line number, line)` from a UTF-8 text file (a leading byte-order
+    mark is dropped); a line that is not UTF-8 raises a DataFormatError."""
+    with path.open("rb") as file_:
+        for line_no, raw in enumerate(file_, start=1):
+            try:
+                line = raw.decode("utf8")
+            except UnicodeDecodeError as err:
+                raise DataFormatError(
+                    f"{path}, line {line_no}: not UTF-8 text (bad byte at column "
+                    f"{err.start + 1}). Re-encode the file as UTF-8."
+                ) from None
+            if line_no == 1 and line.startswith("\ufeff"):
+                line = line[1:]
+            yield line_no, line
 
 
 def doc_from_token_clusters(
