@@ -485,6 +485,15 @@ class SceneGenerator:
         cat = CATS[self.pick(options)]
         return new(cat, [self._clothing(cat, person.boxes[0])], colour=person.colour, parts_of=person.eid)
 
+    def _act(self, narr: _Narration, new: Any, ent: Entity) -> None:
+        """What a person or animal is doing; sometimes looking at the camera,
+        a mention with no box in the image."""
+        if ent.cat.kind in ("person", "animal") and narr.chance(0.2):
+            narr.say(f" {narr.be(ent)} looking at ")
+            narr.mention("the camera", new(CATS["sign"], []), "singleton", "no_box").say(". ")
+        else:
+            narr.say(f" {narr.be(ent)} {self.pick(predicate(ent.cat))}. ")
+
     def _companion(self, narr: _Narration, new: Any, persons: List[Category], W: float, H: float, opener: str) -> None:
         rng = self.rng
         pcat = self.pick(persons)
@@ -533,7 +542,8 @@ class SceneGenerator:
             narr.say(f" is {self.pick(predicate(ocat))}. ")
         if narr.chance(0.6):
             text, tags = narr.later(person, subject=True, first=True)
-            narr.mention(text, person, *tags).say(f" is {self.pick(predicate(pcat))}. ")
+            narr.mention(text, person, *tags)
+            self._act(narr, new, person)
 
     def _same_pair(self, narr: _Narration, new: Any, persons: List[Category], W: float, H: float, opener: str) -> None:
         """Two things of one category, told apart later by an attribute the text
@@ -587,10 +597,11 @@ class SceneGenerator:
                 obj = new(held, [self._held(ent.boxes[0], W, H)], colour=self.pick(COLOURS))
                 narr.say(" is holding ").mention(f"{article(held.name)} {held.name}", obj, "intro", "singleton").say(". ")
             else:
-                narr.say(f" is {self.pick(predicate(cat))}. ")
+                self._act(narr, new, ent)
             if narr.chance(0.6):
                 text, tags = narr.later(ent, subject=True, first=True)
-                narr.mention(text, ent, *tags).say(f" is {self.pick(predicate(cat))}. ")
+                narr.mention(text, ent, *tags)
+                self._act(narr, new, ent)
 
     def _mixed_pair(self, narr: _Narration, new: Any, W: float, H: float, opener: str) -> None:
         """A man and a woman (or a boy and a girl): pronouns by gender, then one
@@ -621,6 +632,11 @@ class SceneGenerator:
                 narr.say(" is holding ").mention(f"{article(held.name)} {held.name}", obj, "intro", "singleton").say(". ")
             else:
                 narr.say(f" is {self.pick(('smiling', 'standing', 'looking at something'))}. ")
+        if pair[0].pronoun != pair[1].pronoun and narr.chance(0.6):
+            # "He is looking at her": both pronouns resolved by gender
+            subj, obj = (pair[0], pair[1]) if narr.chance(0.5) else (pair[1], pair[0])
+            narr.mention(cap(PRONOUN_FORMS[subj.pronoun][0]), subj, "pronoun").say(" is looking at ")
+            narr.mention(PRONOUN_FORMS[obj.pronoun][1], obj, "pronoun").say(". ")
         ent = pair[int(rng.integers(2))]
         attr_type = self.pick(("side", "colour", "size"))
         attribute = {"size": ent.size, "side": ent.side, "colour": ent.colour}[attr_type]
@@ -660,6 +676,11 @@ class SceneGenerator:
             narr.mention(text, group, *tags).say(" are looking at ")
             text, tags = narr.later(thing, subject=False)
             narr.mention(text, thing, *tags).say(". ")
+        else:
+            text, tags = narr.later(thing, subject=True, first=True)
+            narr.mention(text, thing, *tags).say(" is behind ")
+            text, tags = narr.later(group, subject=False)
+            narr.mention(text, group, *tags).say(". ")
 
     def _background(self, narr: _Narration, new: Any, W: float, H: float) -> None:
         names = ["sky", "grass", "road", "wall", "trees", "building", "floor", "water"]
