@@ -405,14 +405,22 @@ def _predicted_box(m: Mention) -> Optional[Box]:
 
 
 def view_scores(pred: Side, gold: Side) -> Dict[str, Optional[float]]:
-    """Per-doc numbers shown in the page header: grounding accuracy over gold
-    mentions with boxes, and the share of gold mentions found and clustered right."""
-    marked = [m for m in pred.mentions.values() if m.box_ok is not None]
-    with_boxes = [g for g in gold.mentions.values() if g.gold_boxes]
+    """Per-doc numbers shown in the page header: grounding accuracy (each
+    (gold mention, gold box) pair is right when the mention's predicted box has
+    IoU >= 0.5 with it), the share of gold mentions found, and the share of
+    predicted gold mentions whose cluster has exactly the right gold mates."""
+    right = total = 0
+    for g in gold.mentions.values():
+        boxes = g.gold_boxes or []
+        m = pred.mentions.get(g.mid)
+        box = None if m is None else _predicted_box(m)
+        total += len(boxes)
+        if box is not None and boxes:
+            right += int((box_iou([box], boxes, inclusive=True) >= IOU_THRESHOLD).sum())
     found = [m for m in pred.mentions.values() if m.gold is not None]
     coref = [m for m in found if m.coref_ok is not None]
     return {
-        "grounding_acc": (sum(m.box_ok for m in marked) / len(with_boxes)) if with_boxes else None,
+        "grounding_acc": right / total if total else None,
         "mention_recall": (len(found) / len(gold.mentions)) if gold.mentions else None,
         "coref_right": (sum(m.coref_ok for m in coref) / len(coref)) if coref else None,
     }

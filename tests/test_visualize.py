@@ -273,6 +273,16 @@ def test_gold_beside_predictions_with_marks():
     gold_boxes = tags.find("rect", "box-gold")
     man_gold = next(a for a in gold_boxes if a["x"] == "10")
     assert PALETTE[0] in man_gold["style"]
+    # the page's grounding accuracy counts (gold mention, gold box) pairs, as the scorer does
+    from mcr_spacy.cli.visualize import doc_scores
+
+    assert doc_scores(gold, doc)["grounding_acc"] == pytest.approx(view.scores["grounding_acc"])
+    he = next(s for s in gold.spans["coref_clusters_1"] if s.text == "He")
+    he._.grounding = {"boxes": [MAN_BOX, DOG_BOX]}
+    view = build_view(doc, gold=gold)
+    assert next(m for m in view.pred.mentions.values() if m.text == "He").box_ok  # one of its boxes
+    assert view.scores["grounding_acc"] == pytest.approx(5 / 7)
+    assert doc_scores(gold, doc)["grounding_acc"] == pytest.approx(5 / 7)
     # a wrong cluster: "it" joins the man's cluster
     doc2, gold2 = make_pair(wrong_it_box=False)
     it = next(s for s in doc2.spans["coref_clusters_2"] if s.text == "it")
@@ -477,3 +487,31 @@ def test_visualize_command(tmp_path):
     assert numbers[:2] == ["6", "1"]  # mentions, clusters
     assert numbers[2] == "0.0"  # MUC F1
     assert numbers[5] == "50.0"  # grounding: every box on the man's region, right for 3 of 6 gold boxes
+
+
+def test_visualize_command_with_the_component(tmp_path):
+    """The pages of the real (initialised, untrained) component's predictions."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("multimodal_coref", config={
+        "model": {"hidden_width": 16, "n_heads": 2, "n_layers": 1, "dropout": 0.0}, "write_singletons": True})
+    refs = [make_pair(nlp)[1] for _ in range(2)]
+    examples = []
+    for ref in refs:
+        doc = nlp.make_doc(ref.text)
+        doc._.image_regions = ref._.image_regions
+        set_mentions(doc, [(s.start_char, s.end_char) for s in ref.spans["mentions"]])
+        examples.append(spacy.training.Example(doc, ref))
+    nlp.initialize(lambda: examples)
+    nlp.to_disk(tmp_path / "model")
+    DocBin(store_user_data=True, docs=refs).to_disk(tmp_path / "dev.spacy")
+    out = tmp_path / "pages"
+    result = CliRunner().invoke(
+        app, ["visualize", str(tmp_path / "model"), str(tmp_path / "dev.spacy"), str(out), "--gold-mentions"]
+    )
+    assert result.exit_code == 0, result.output
+    page = (out / "1_demo_1_.html").read_text()
+    tags = Tags(page)
+    assert not tags.errors
+    pred = [a for a in tags.find("span", "mention") if a.get("data-c", "").startswith("pred")]
+    assert len(pred) == 6  # every gold mention was given and shown
+    assert tags.find("rect", "box-gold") and (tags.find("rect", "box-cluster") or tags.find("rect", "box-mention"))
