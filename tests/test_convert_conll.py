@@ -84,6 +84,18 @@ def test_nested_same_entity_and_joined_values(tmp_path):
     assert [[(s.start, s.end) for s in c] for c in get_clusters(doc)] == [[(0, 2), (0, 3)], [(2, 3)]]
 
 
+def test_begin_line_variants(tmp_path):
+    src = tmp_path / "variants.conll"
+    src.write_text(
+        "#begin document (a b); part 002\nx 0 0 Hi (1)\n#end document\n"
+        "#begin document plain_name\nx 0 0 Yo -\n#end document\n",
+        encoding="utf8",
+    )
+    first, second = read_conll(src, spacy.blank("en").vocab)
+    assert first.user_data["doc_key"] == "a b-002" and texts(first) == [["Hi"]]
+    assert second.user_data["doc_key"] == "plain_name" and second.text == "Yo"
+
+
 def test_two_column_files_get_placeholder_words(tmp_path):
     src = tmp_path / "case.key"
     src.write_text(
@@ -112,7 +124,7 @@ def test_two_column_files_get_placeholder_words(tmp_path):
         ("#begin document (d);\nlonely\n#end document\n", ["line 2", "at least 2 columns"]),
         ("just text\n\n", ["line 1", "outside a document"]),
         ("", ["no '#begin document"]),
-        ("#begin document demo\nd 0 0 a -\n#end document\n", ["line 1", "malformed"]),
+        ("#begin document (demo\nd 0 0 a -\n#end document\n", ["line 1", "malformed"]),
         ("#begin document (d);\nd 0 0 caf\xe9 -\n#end document\n", ["line 2", "not UTF-8"]),
     ],
 )

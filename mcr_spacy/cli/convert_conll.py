@@ -28,7 +28,8 @@ def convert_conll_cli(
     """Convert CoNLL-2012 coreference files to a .spacy corpus, one doc per
     document part.
 
-    Documents lie between '#begin document (NAME); part NNN' and
+    Documents lie between '#begin document (NAME); part NNN' (parentheses and
+    part optional) and
     '#end document' lines. One token per line, a blank line between
     sentences, columns separated by whitespace: the word in the 4th column,
     the coreference column last. Files with fewer than 4 columns (e.g. the

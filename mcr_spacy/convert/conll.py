@@ -1,7 +1,7 @@
 """Convert CoNLL-2012 coreference files to `.spacy`.
 
-A file holds documents between `#begin document (NAME); part NNN` and
-`#end document` lines; each part becomes one Doc. Inside a document, each
+A file holds documents between `#begin document (NAME); part NNN` (the
+parentheses and the part may be left out) and `#end document` lines; each part becomes one Doc. Inside a document, each
 non-blank line is a token and a blank line ends a sentence. Columns are
 separated by whitespace: the word is the 4th column and the coreference column
 is the last. Files with fewer than 4 columns (such as the reference scorer's
@@ -27,7 +27,9 @@ from ..gold import DEFAULT_MENTIONS_KEY
 from .common import ConversionReport, write_docbin
 from .token_docs import doc_from_token_clusters, read_text_lines
 
-BEGIN_RE = re.compile(r"^#\s*begin document\s*\((.*)\)\s*;?\s*(?:part\s+(\S+))?\s*$")
+BEGIN_RE = re.compile(
+    r"^#\s*begin document\s*(?:\((.*)\)|([^\s();]+))\s*;?\s*(?:part\s+(\S+))?\s*$"
+)
 END_RE = re.compile(r"^#\s*end document\b")
 COREF_RE = re.compile(r"\(([^()|\s]+)\)|\(([^()|\s]+)|([^()|\s]+)\)|\|")
 COREF_FULL_RE = re.compile(r"(?:\([^()|\s]+\)|\([^()|\s]+|[^()|\s]+\)|\|)+")
@@ -129,7 +131,8 @@ def read_conll(
                         f"{document.key!r} opened at line {document.line_no}, "
                         f"which has no '#end document'. Add the missing line."
                     )
-                document = _Document(begin.group(1), begin.group(2), line_no)
+                name = begin.group(1) if begin.group(1) is not None else begin.group(2)
+                document = _Document(name, begin.group(3), line_no)
             elif stripped.replace(" ", "").startswith("#begindocument"):
                 raise DataFormatError(
                     f"{where}: malformed line {stripped!r}; expected "
