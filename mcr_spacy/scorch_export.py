@@ -13,7 +13,7 @@ import io
 import json
 import re
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Dict, Iterable, List, Sequence, Tuple, Union
 
 from .convert.common import write_bytes_atomic
 from .scoring import Offsets
@@ -84,19 +84,30 @@ def write_scorch_dirs(
     return gold_dir, sys_dir, written
 
 
-def run_scorch(gold_dir: Union[str, Path], sys_dir: Union[str, Path]) -> Optional[Dict[str, object]]:
+class ScorchError(RuntimeError):
+    """scorch could not score the exported files."""
+
+
+def run_scorch(gold_dir: Union[str, Path], sys_dir: Union[str, Path]) -> Dict[str, object]:
     """Scorch's own per-document-averaged figures for two folders, as its
     command line computes them: `{"muc": {"r", "p", "f"}, ..., "conll_f"}`.
-    None when scorch is not installed or the folders hold no file."""
+    Raises ScorchError when scorch is not installed or cannot average (e.g.
+    no system mention in any file)."""
     try:
         from scorch.main import process_dirs
-    except ImportError:
-        return None
+    except ImportError as err:
+        raise ScorchError("scorch is not installed (pip install scorch==0.2.0)") from err
     if not any(Path(sys_dir).glob("*.json")):
-        return None
+        raise ScorchError(f"no scorch files in {sys_dir}")
     results: Dict[str, object] = {}
-    with contextlib.redirect_stderr(io.StringIO()):  # scorch's progress bar
-        lines = list(process_dirs(str(gold_dir), str(sys_dir)))
+    try:
+        with contextlib.redirect_stderr(io.StringIO()):  # scorch's progress bar
+            lines = list(process_dirs(str(gold_dir), str(sys_dir)))
+    except (ZeroDivisionError, ValueError, KeyError) as err:
+        raise ScorchError(
+            f"scorch could not average the files ({type(err).__name__}: {err}); "
+            f"it needs at least one gold and one system mention"
+        ) from err
     for line in lines:
         line = line.strip()
         if line.startswith("CoNLL-2012 average score:"):

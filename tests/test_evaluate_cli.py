@@ -14,7 +14,7 @@ from mcr_spacy.cli import app
 from mcr_spacy.convert.common import write_docbin
 from mcr_spacy.gold import annotate_gold, set_mentions
 from mcr_spacy.regions import ImageRegions
-from mcr_spacy.scorch_export import mention_ids, run_scorch, write_scorch_dirs
+from mcr_spacy.scorch_export import ScorchError, mention_ids, run_scorch, write_scorch_dirs
 from mcr_spacy.scoring import FLAT_KEYS, coref_metrics, gold_from_doc
 
 # (text, clusters as mention strings, boxes per mention, regions (box, label))
@@ -204,3 +204,7 @@ def test_scorch_export_and_per_document_average(tmp_path):
     # Re-exporting replaces the previous files.
     write_scorch_dirs(tmp_path, documents[:1])
     assert len(list(Path(sys_dir).glob("*.json"))) == 1
+    # scorch cannot average when the system has no mention at all.
+    write_scorch_dirs(tmp_path, [("x", text, [[a, b]], [])])
+    with pytest.raises(ScorchError, match="at least one gold and one system mention"):
+        run_scorch(gold_dir, sys_dir)

@@ -25,7 +25,7 @@ from ..scoring import (
     predictions_from_doc,
     grounding_accuracy,
 )
-from ..scorch_export import SCORCH_NOTE, run_scorch, scorch_command, write_scorch_dirs
+from ..scorch_export import SCORCH_NOTE, ScorchError, run_scorch, scorch_command, write_scorch_dirs
 from ..spans import get_cluster_groups
 from . import app
 
@@ -165,8 +165,13 @@ def evaluate(
             system, _ = predictions_from_doc(pred, prefix, key)
             documents.append((_doc_label(ref, i), ref.text, gold, system))
         gold_dir, sys_dir, n_files = write_scorch_dirs(scorch_dir, documents)
+        try:
+            averaged, error = run_scorch(gold_dir, sys_dir), None
+        except ScorchError as err:
+            averaged, error = None, str(err)
         report["scorch"] = {
-            "per_document_average": run_scorch(gold_dir, sys_dir),
+            "per_document_average": averaged,
+            "error": error,
             "pooled": {name: results["coref"][name] for name in ("muc", "b3", "ceafm", "ceafe", "blanc")},
             "n_files": n_files,
             "command": " ".join(scorch_command(scorch_dir)),
@@ -205,7 +210,7 @@ def print_report(report: Dict[str, Any]) -> None:
         msg.divider("scorch")
         averaged = scorch["per_document_average"]
         if averaged is None:
-            msg.warn("scorch is not installed (pip install scorch==0.2.0): its per-document figures are missing.")
+            msg.warn(f"No scorch figures: {scorch['error']}.")
         else:
             rows = [
                 (label, _pct(scorch["pooled"][k]["f"]), _pct(averaged[k]["f"]))
