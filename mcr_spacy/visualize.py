@@ -230,7 +230,9 @@ def _collect_side(doc: Doc, name: str, prefix: str, mentions_key: Optional[str])
         else:
             label = "singleton"
             colour = MUTED
-        cluster = Cluster(cid=f"{name}-{key}", label=label, colour=colour)
+        # ids from indices, never from the keys: they go into attributes and selectors
+        cid = f"{name}-{label.lower()}" if multi else f"{name}-s{len(clusters) + 1}"
+        cluster = Cluster(cid=cid, label=label, colour=colour)
         grounding = group.attrs.get("grounding") if hasattr(group, "attrs") else None
         where = f"cluster {key!r} of {doc_name(doc)}"
         _apply_grounding(cluster, grounding, where)

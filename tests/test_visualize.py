@@ -183,6 +183,12 @@ def test_escaping_and_no_network_assets():
             assert value is None or value.startswith(("data:", "#", "index.html")), value
     assert "@import" not in page and "url(http" not in page
     assert re.findall(r"https?://[^\"' ]+", page) == ["http://www.w3.org/2000/svg"]
+    # a cluster prefix with quotes and spaces stays out of attributes
+    odd = 'my "coref" <x>'
+    doc.spans[f"{odd}_1"] = doc.spans.pop("coref_clusters_1")
+    odd_page = render(doc, prefix=odd)
+    assert not Tags(odd_page).errors
+    assert {a["data-c"] for a in Tags(odd_page).find("span", "mention")} == {"pred-c1"}
 
 
 def test_image_inputs_are_inlined(tmp_path):

@@ -2,7 +2,8 @@
 chromedriver's WebDriver HTTP API with the standard library only.
 
 Needs the Debian packages `chromium` and `chromium-driver`; skipped with the
-reason when they are missing. Set MCR_SCREENSHOT_DIR to keep screenshots.
+reason when they are missing. Set MCR_SCREENSHOT_DIR to keep the pages and
+their screenshots (one of them a real Flickr30k photo with its gold boxes).
 """
 import base64
 import json
@@ -132,7 +133,9 @@ def browser(tmp_path_factory):
     wd.close()
 
 
-def _keep(wd, tmp_path, name):
+def _keep(wd, tmp_path, name, page):
+    """Screenshot the browser; with MCR_SCREENSHOT_DIR set, keep the screenshot
+    and the page there to look at."""
     path = tmp_path / name
     wd.screenshot(path)
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -140,6 +143,7 @@ def _keep(wd, tmp_path, name):
     if keep:
         Path(keep).mkdir(parents=True, exist_ok=True)
         shutil.copy(path, Path(keep) / name)
+        shutil.copy(page, Path(keep) / page.name)
 
 
 BOX_STATE = """
@@ -156,21 +160,21 @@ def test_boxes_drawn_and_click_highlights(browser, tmp_path):
     page.write_text(render(doc, gold=gold), encoding="utf8")
     browser.get(page.as_uri())
     assert browser.js("return document.title") == "Image demo<1>"
-    c1 = '.panel-pred rect.box-cluster[data-c="pred-coref_clusters_1"]:not(.box-refined)'
-    c2 = '.panel-pred rect.box-cluster[data-c="pred-coref_clusters_2"]:not(.box-refined)'
+    c1 = '.panel-pred rect.box-cluster[data-c="pred-c1"]:not(.box-refined)'
+    c2 = '.panel-pred rect.box-cluster[data-c="pred-c2"]:not(.box-refined)'
     before = browser.js(BOX_STATE, c1)
     assert before["w"] == pytest.approx(190) and before["h"] == pytest.approx(380)
     assert before["cw"] > 10 and before["ch"] > 10 and before["display"] != "none"
     assert "hl" not in before["cls"].split()
     # click "He" (cluster 1): its cluster's box is highlighted, cluster 2's is not
-    browser.click(browser.find('.panel-pred .mention[data-c="pred-coref_clusters_1"]:not(.fragment)'))
+    browser.click(browser.find('.panel-pred .mention[data-c="pred-c1"]:not(.fragment)'))
     after1, other1 = browser.js(BOX_STATE, c1), browser.js(BOX_STATE, c2)
     assert "hl" in after1["cls"].split() and "hl" not in other1["cls"].split()
     assert float(after1["width"].rstrip("px")) > float(before["width"].rstrip("px"))
     assert float(other1["opacity"]) < 0.5
-    _keep(browser, tmp_path, "view-clicked.png")
+    _keep(browser, tmp_path, "view-clicked.png", page)
     # clicking a mention of cluster 2 moves the highlight
-    browser.click(browser.find('.panel-pred .mention[data-c="pred-coref_clusters_2"]'))
+    browser.click(browser.find('.panel-pred .mention[data-c="pred-c2"]'))
     after2, other2 = browser.js(BOX_STATE, c2), browser.js(BOX_STATE, c1)
     assert "hl" in after2["cls"].split() and "hl" not in other2["cls"].split()
     # the gold box of the same chain lights up too, and the mention's own box is selected
@@ -209,4 +213,4 @@ def test_real_photo_in_browser(browser, tmp_path):
     browser.click(browser.find(".panel-pred .mention.singleton"))  # a singleton shows its box on click
     shown = browser.js("return Array.from(document.querySelectorAll('.panel-pred rect.singleton.hl')).map(r => getComputedStyle(r).display)")
     assert shown and all(d != "none" for d in shown)
-    _keep(browser, tmp_path, "flickr-1016887272.png")
+    _keep(browser, tmp_path, "flickr-1016887272.png", page)
