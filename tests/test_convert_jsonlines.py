@@ -105,6 +105,27 @@ def test_unknown_class_ids_and_duplicates_are_reported(tmp_path):
     assert [[s.text for s in c] for c in get_clusters(doc)] == [["A man", "He"], ["it"]]
 
 
+def test_subword_records_are_merged_into_words(tmp_path):
+    record = {
+        "doc_key": "nw_0",
+        "sentences": [["[CLS]", "The", "play", "##wright", "left", ".", "He", "ret", "##ired", "[SEP]"],
+                      ["[CLS]", ".", "[SEP]"]],
+        "subtoken_map": [0, 0, 1, 1, 2, 3, 4, 5, 5, 5, 5, 6, 6],
+        "sentence_map": [0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1],
+        "clusters": [[[1, 3], [6, 6]], [[7, 8]]],
+    }
+    src = write_lines(tmp_path / "in.jsonlines", [record, dict(record, doc_key="bad", clusters=[[[0, 1]]])])
+    with pytest.raises(DataFormatError, match="'bad'.*special token"):
+        convert_jsonlines(src, tmp_path / "out.spacy")
+    src = write_lines(tmp_path / "in.jsonlines", [record])
+    report = convert_jsonlines(src, tmp_path / "out.spacy")
+    (doc,) = read_docs(tmp_path / "out.spacy")
+    assert [t.text for t in doc] == ["The", "playwright", "left", ".", "He", "retired", "."]
+    assert [s.text for s in doc.sents] == ["The playwright left .", "He retired ."]
+    assert [[s.text for s in c] for c in get_clusters(doc)] == [["The playwright", "He"], ["retired"]]
+    assert report.kept["records with subword tokens merged into words"] == 1
+
+
 def test_record_without_clusters_is_unlabelled(tmp_path):
     record = {"doc_key": "u", "sentences": [["Two", "dogs", "."]]}
     src = write_lines(tmp_path / "in.jsonlines", [record])

@@ -31,7 +31,9 @@ def convert_jsonlines_cli(
     over the whole document). Docs keep the given tokens (one space between
     them) and sentences; every cluster becomes doc.spans['PREFIX_i'] and every
     mention is also in doc.spans[KEY]. A record without "clusters" becomes an
-    unlabelled doc.
+    unlabelled doc. Subword files (wordpieces with [CLS]/[SEP], "subtoken_map"
+    and "sentence_map", as prepared for SpanBERT-style models) are merged back
+    into words.
 
     Image fields, as in VisPro: "object_detection" (COCO class ids 1-90, or
     class names) becomes label-only doc._.image_regions, one region per

@@ -7,6 +7,10 @@ optionally `doc_key`. Records may carry image fields: `object_detection` (COCO
 class ids 1-90 of the objects detected in the image, as in VisPro, or class
 names), `image_file` or `image_id`, and `img_width`/`img_height`.
 
+Subword files (as prepared for SpanBERT-style models: `sentences` of
+wordpieces with `[CLS]`/`[SEP]`, plus `subtoken_map` and `sentence_map`) are
+merged back into words, and their clusters mapped onto the words.
+
 Detected objects without boxes become label-only regions: one region per
 detection, labelled with its COCO class name, whose box is the whole image.
 Without a known size the image has the nominal size `NOMINAL_IMAGE_SIZE`
@@ -53,8 +57,12 @@ COCO_CLASSES: Dict[int, str] = {
 # Fields read by the converter; any other field is counted as not converted.
 KNOWN_FIELDS = (
     "doc_key", "sentences", "clusters", "object_detection", "image_file",
-    "image_id", "img_width", "img_height",
+    "image_id", "img_width", "img_height", "subtoken_map", "sentence_map",
 )
+# Special tokens of subword files (BERT, RoBERTa), dropped when merging.
+SPECIAL_TOKENS = ("[CLS]", "[SEP]", "<s>", "</s>")
+# Markers of subword pieces, stripped when merging: continuation ("##") or word start.
+PIECE_MARKERS = ("##", "\u0120", "\u2581")
 
 
 def convert_jsonlines(
@@ -142,6 +150,9 @@ def record_to_doc(
     clusters = _read_clusters(record.get("clusters", None), n_tokens, where)
     if clusters is None:
         report.skip("record without 'clusters' (converted as an unlabelled doc)")
+    if record.get("subtoken_map") is not None:
+        sentences, clusters = _merge_subtokens(record, sentences, clusters, where)
+        report.keep("records with subword tokens merged into words")
     doc = doc_from_token_clusters(
         vocab, sentences, clusters, doc_key=doc_key, where=where, report=report,
         prefix=prefix, mentions_key=mentions_key,
@@ -191,6 +202,76 @@ def _read_clusters(value: Any, n_tokens: int, where: str) -> Optional[List[List[
             spans.append((start, end + 1))
         clusters.append(spans)
     return clusters
+
+
+def _merge_subtokens(
+    record: Dict[str, Any],
+    segments: List[List[str]],
+    clusters: Optional[List[List[Tuple[int, int]]]],
+    where: str,
+) -> Tuple[List[List[str]], Optional[List[List[Tuple[int, int]]]]]:
+    """Subword files (as made for SpanBERT-style models) have `sentences` of
+    subword pieces, `subtoken_map` (the word of each piece) and optionally
+    `sentence_map` (the sentence of each piece). Merge the pieces back into
+    words, drop special tokens, and map the clusters onto the words."""
+    pieces = [piece for segment in segments for piece in segment]
+    word_of = record["subtoken_map"]
+    sentence_of = record.get("sentence_map")
+    for name, values in (("subtoken_map", word_of), ("sentence_map", sentence_of)):
+        if values is None:
+            continue
+        if (
+            not isinstance(values, list)
+            or len(values) != len(pieces)
+            or not all(isinstance(v, int) and not isinstance(v, bool) for v in values)
+        ):
+            raise DataFormatError(
+                f"{where}: '{name}' must be a list of {len(pieces)} integers, one per "
+                f"subword token of 'sentences'; got {_short(values)}."
+            )
+    words: List[str] = []
+    word_sentence: List[int] = []
+    index_of_word: Dict[int, int] = {}
+    for i, piece in enumerate(pieces):
+        if piece in SPECIAL_TOKENS:
+            continue
+        text = piece
+        for marker in PIECE_MARKERS:
+            if text.startswith(marker) and len(text) > len(marker):
+                text = text[len(marker):]
+                break
+        if word_of[i] in index_of_word:
+            if index_of_word[word_of[i]] != len(words) - 1:
+                raise DataFormatError(
+                    f"{where}: subtoken_map puts token {i} ({piece!r}) in word "
+                    f"{word_of[i]}, which is not the word being built. Pieces of a "
+                    f"word must be adjacent."
+                )
+            words[-1] += text
+        else:
+            index_of_word[word_of[i]] = len(words)
+            words.append(text)
+            word_sentence.append(sentence_of[i] if sentence_of is not None else 0)
+    sentences: List[List[str]] = []
+    for k, word in enumerate(words):
+        if k == 0 or word_sentence[k] != word_sentence[k - 1]:
+            sentences.append([])
+        sentences[-1].append(word)
+    if clusters is None:
+        return sentences, None
+    merged = []
+    for c, cluster in enumerate(clusters):
+        spans = []
+        for start, end in cluster:
+            first, last = pieces[start], pieces[end - 1]
+            if first in SPECIAL_TOKENS or last in SPECIAL_TOKENS:
+                raise DataFormatError(
+                    f"{where}: cluster {c} has mention [{start}, {end - 1}] on a "
+                    f"special token ({first!r} ... {last!r}); mentions must cover words."
+                )
+            spans.append((index_of_word[word_of[start]], index_of_word[word_of[end - 1]] + 1))
+        merged.append(spans)
+    return sentences, merged
 
 
 def _read_regions(record: Dict[str, Any], where: str, report: ConversionReport) -> Optional[ImageRegions]:
