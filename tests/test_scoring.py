@@ -206,6 +206,39 @@ def test_lea_twinless_response_mention():
     assert (lea["r"], lea["p"], lea["f"]) == pytest.approx((1.0, 1 / 3, 0.5), abs=1e-12)
 
 
+@pytest.mark.parametrize(
+    "key_file,response_file,expected_r,expected_p",
+    [
+        # Key {a} {bc} {def}; response {a} {de}.
+        # R: {a} singleton on both sides -> 1; {b,c} lost -> 0; {d,e,f} keeps 1 of
+        #    3 links -> 3 * 1/3 = 1; R = (1 + 0 + 1) / 6 = 1/3.
+        # P: {a} -> 1; {d,e} keeps its link -> 2; P = 3 / 3 = 1.
+        ("TC-A.key", "TC-A-2.response", Fraction(1, 3), Fraction(1)),
+        # Key {a} {bc} {def}; response {a} {bcx} {defy} {z}.
+        # R: 1 + 2 * 1 + 3 * 1 = 6 over 6 -> 1.
+        # P: {a} 1; {b,c,x} keeps 1 of 3 links -> 3 * 1/3 = 1; {d,e,f,y} keeps 3 of
+        #    6 -> 4 * 1/2 = 2; {z} is in no key entity -> 0; P = 4 / 9.
+        ("TC-A.key", "TC-A-3.response", Fraction(1), Fraction(4, 9)),
+        # Key: six singletons; response: the same six singletons -> every
+        # self-link kept: R = P = 1.
+        ("TC-N.key", "TC-N-1.response", Fraction(1), Fraction(1)),
+        # Key: six singletons; response {ab} {c x y} {z}: no key singleton is a
+        # response singleton and no response link is a key link: R = P = 0.
+        ("TC-N.key", "TC-N-6.response", Fraction(0), Fraction(0)),
+    ],
+)
+def test_lea_on_reference_case_files(key_file, response_file, expected_r, expected_p):
+    if not CASES_DIR.exists():
+        pytest.skip(f"reference scorer cases not found at {CASES_DIR}")
+    key = read_conll_coref(CASES_DIR / "datafiles" / key_file)
+    response = read_conll_coref(CASES_DIR / "datafiles" / response_file)
+    lea = coref_metrics(key, response)["lea"]
+    expected_f = 2 * expected_r * expected_p / (expected_r + expected_p) if expected_r + expected_p else 0
+    assert (lea["r"], lea["p"], lea["f"]) == pytest.approx(
+        (float(expected_r), float(expected_p), float(expected_f)), abs=1e-9
+    )
+
+
 def test_lea_missed_singleton():
     # The key singleton {b} is not in the response at all: its self-link is lost.
     # R = (2 * 1 + 1 * 0) / 3 = 2/3; P = 2 * 1 / 2 = 1.
