@@ -14,7 +14,7 @@ from spacy.tokens import Doc, DocBin, SpanGroup
 from spacy.training import Example
 from spacy.util import logger, registry
 
-from .errors import AlignmentError, ConfigError
+from .errors import AlignmentError, ConfigError, DataFormatError
 from .extensions import DEFAULT_CLUSTER_PREFIX
 from .gold import DEFAULT_MENTIONS_KEY, doc_name
 from .spans import clear_clusters, get_cluster_groups
@@ -25,6 +25,12 @@ FILE_SUFFIX = ".spacy"
 def corpus_files(path: Union[str, Path], *, what: str = "path") -> List[Path]:
     """The `.spacy` file at `path`, or every `.spacy` file under a folder
     (sorted). Refuses a missing path or a folder without `.spacy` files."""
+    if path is None or str(path) == "":
+        raise ConfigError(
+            f"Corpus {what} is not set. Give the path of a {FILE_SUFFIX} file or a "
+            f"folder of them in the config (`[paths]`) or on the command line "
+            f"(e.g. `--paths.train corpus/train.spacy`)."
+        )
     path = Path(path)
     if path.is_file():
         return [path]
@@ -48,7 +54,15 @@ def read_docs(nlp: Language, files: Iterable[Path], limit: int = 0) -> Iterator[
     """Stored docs from `.spacy` files, at most `limit` of them (0: all)."""
     n = 0
     for path in files:
-        for doc in DocBin().from_disk(path).get_docs(nlp.vocab):
+        try:
+            docbin = DocBin().from_disk(path)
+        except Exception as err:  # zlib, msgpack or format errors of a damaged file
+            raise DataFormatError(
+                f"Corpus file {str(path)!r} cannot be read as a {FILE_SUFFIX} file "
+                f"(DocBin): {err}. Convert the data again; the converters write "
+                f"files whole or not at all."
+            ) from err
+        for doc in docbin.get_docs(nlp.vocab):
             yield doc
             n += 1
             if limit >= 1 and n >= limit:
@@ -143,8 +157,8 @@ class MultimodalCorpus:
         seed: int = 0,
         prefix: str = DEFAULT_CLUSTER_PREFIX,
     ) -> None:
+        corpus_files(path)
         self.path = Path(path)
-        corpus_files(self.path)
         self.gold_mentions = gold_mentions
         self.mentions_key = mentions_key
         self.max_length = max_length
@@ -219,10 +233,10 @@ class SemiSupervisedCorpus:
                 f"SemiSupervisedCorpus: unlabeled_ratio must be a finite number >= 0 "
                 f"(unlabelled examples per labelled one), got {unlabeled_ratio!r}."
             )
+        corpus_files(labeled_path, what="labeled_path")
+        corpus_files(unlabeled_path, what="unlabeled_path")
         self.labeled_path = Path(labeled_path)
         self.unlabeled_path = Path(unlabeled_path)
-        corpus_files(self.labeled_path, what="labeled_path")
-        corpus_files(self.unlabeled_path, what="unlabeled_path")
         self.unlabeled_ratio = float(unlabeled_ratio)
         self.gold_mentions = gold_mentions
         self.mentions_key = mentions_key

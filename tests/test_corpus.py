@@ -12,7 +12,7 @@ from thinc.api import Config
 
 import mcr_spacy  # noqa: F401  (installs the extensions)
 from mcr_spacy.corpus import MultimodalCorpus, SemiSupervisedCorpus, is_labelled
-from mcr_spacy.errors import AlignmentError, ConfigError
+from mcr_spacy.errors import AlignmentError, ConfigError, DataFormatError
 from mcr_spacy.gold import annotate_gold, set_mentions
 from mcr_spacy.regions import ImageRegions
 from mcr_spacy.spans import get_clusters
@@ -136,6 +136,12 @@ def test_missing_or_empty_paths_are_refused(tmp_path, labelled_path):
         registry.resolve({"c": {"@readers": "mcr_spacy.MultimodalCorpus.v1", "path": str(tmp_path / "empty")}})
     with pytest.raises(ConfigError, match="unlabeled_path .*missing"):
         SemiSupervisedCorpus(labelled_path, tmp_path / "missing")
+    with pytest.raises(ConfigError, match="path is not set"):
+        MultimodalCorpus(None)
+    damaged = tmp_path / "damaged.spacy"
+    damaged.write_bytes(labelled_path.read_bytes()[:100])
+    with pytest.raises(DataFormatError, match="damaged.spacy' cannot be read"):
+        list(MultimodalCorpus(damaged)(spacy.blank("en")))
     with pytest.raises(ConfigError, match="unlabeled_ratio"):
         SemiSupervisedCorpus(labelled_path, labelled_path, unlabeled_ratio=-1)
 
