@@ -278,6 +278,24 @@ def coref_metrics(gold: Sequence[Clusters], predicted: Sequence[Clusters]) -> Di
     return result
 
 
+def mention_detection(gold: Sequence[Clusters], predicted: Sequence[Clusters]) -> Dict[str, float]:
+    """Mention identification pooled over documents, as the reference scorer
+    reports it: a predicted mention is right when the gold has the same id."""
+    if len(gold) != len(predicted):
+        raise ValueError(
+            f"mention detection needs one predicted entry per gold document, but got "
+            f"{len(gold)} gold and {len(predicted)} predicted documents."
+        )
+    n_gold = n_pred = n_both = 0
+    for key, response in zip(gold, predicted):
+        key_mentions = {m for cluster in key for m in cluster}
+        resp_mentions = {m for cluster in response for m in cluster}
+        n_gold += len(key_mentions)
+        n_pred += len(resp_mentions)
+        n_both += len(key_mentions & resp_mentions)
+    return _rpf(n_both, n_gold, n_both, n_pred)
+
+
 # --------------------------------------------------------------------------
 # Grounding
 
@@ -461,9 +479,10 @@ def evaluate_examples(
     gold_mentions_key: Optional[str] = DEFAULT_GOLD_MENTIONS_KEY,
     box_key: str = "box",
 ) -> Dict[str, Any]:
-    """Full results for examples: `{"coref": coref_metrics(...), "grounding":
-    grounding_accuracy(...), "scores": flat_scores(...)}`. Gold comes from
-    `example.reference`, predictions from `example.predicted`."""
+    """Full results for examples: `{"coref": coref_metrics(...), "mentions":
+    mention_detection(...), "grounding": grounding_accuracy(...), "scores":
+    flat_scores(...)}`. Gold comes from `example.reference`, predictions from
+    `example.predicted`."""
     gold_clusters, pred_clusters, gold_items, pred_boxes = [], [], [], []
     for eg in examples:
         g_clusters, g_items = gold_from_doc(eg.reference, span_cluster_prefix, gold_mentions_key)
@@ -474,7 +493,12 @@ def evaluate_examples(
         pred_boxes.append(p_boxes)
     coref = coref_metrics(gold_clusters, pred_clusters)
     grounding = grounding_accuracy(gold_items, pred_boxes)
-    return {"coref": coref, "grounding": grounding, "scores": flat_scores(coref, grounding)}
+    return {
+        "coref": coref,
+        "mentions": mention_detection(gold_clusters, pred_clusters),
+        "grounding": grounding,
+        "scores": flat_scores(coref, grounding),
+    }
 
 
 @registry.scorers("mcr_spacy.multimodal_coref_scorer.v1")

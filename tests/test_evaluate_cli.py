@@ -160,6 +160,8 @@ def test_evaluate_end_to_end(setup):
     # MUC recall (1 + 1) / (2 + 1), precision 2 / 2 -> F 0.8.
     assert report["coref"]["muc"]["r"] == pytest.approx(2 / 3)
     assert report["coref_muc_f"] == pytest.approx(0.8)
+    # Mention identification: 6 of 7 gold mentions found, none invented.
+    assert (report["mentions"]["r"], report["mentions"]["p"]) == pytest.approx((6 / 7, 1.0))
     # The missed mention's box counts as wrong: 6 of 8 pairs, pronouns 2 of 3.
     assert report["grounding_acc"] == pytest.approx(6 / 8)
     assert report["grounding_acc_pronoun"] == pytest.approx(2 / 3)

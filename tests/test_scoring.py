@@ -21,6 +21,7 @@ from mcr_spacy.scoring import (
     evaluate_examples,
     grounding_accuracy,
     is_pronoun,
+    mention_detection,
 )
 
 CASES_DIR = Path(__file__).resolve().parents[2] / "shared" / "data" / "coref-scorer-cases"
@@ -298,6 +299,13 @@ def test_pooling_equals_disjoint_union_for_entity_metrics():
         for part in "rpf":
             assert pooled[name][part] == pytest.approx(union[name][part], abs=1e-12), (name, part)
     assert pooled["conll_f"] == pytest.approx((pooled["muc"]["f"] + pooled["b3"]["f"] + pooled["ceafe"]["f"]) / 3)
+
+
+def test_mention_detection_pools_over_documents():
+    # doc 1: 3 gold, 2 predicted, 2 right; doc 2: 1 gold, 3 predicted, 1 right.
+    # R = 3 / 4, P = 3 / 5, F = 2/3.
+    result = mention_detection([[["a", "b"], ["c"]], [["x"]]], [[["a"], ["b"]], [["x", "y", "z"]]])
+    assert (result["r"], result["p"], result["f"]) == pytest.approx((0.75, 0.6, 2 / 3))
 
 
 def test_edge_cases():

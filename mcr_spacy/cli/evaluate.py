@@ -153,6 +153,7 @@ def evaluate(
     n_pred_mentions = sum(len(predictions_from_doc(doc, prefix, key)[1]) for doc in predicted)
     report: Dict[str, Any] = dict(results["scores"])
     report["coref"] = results["coref"]
+    report["mentions"] = results["mentions"]
     report["grounding"] = results["grounding"]
     report["protocol"] = "gold mentions" if use_gold_mentions else "predicted mentions"
     report["n_docs"] = len(references)
@@ -189,6 +190,8 @@ def print_report(report: Dict[str, Any]) -> None:
     msg.divider(f"Coreference ({report['protocol']}, {report['n_docs']} docs)")
     rows = [(label, _pct(report["coref"][k]["r"]), _pct(report["coref"][k]["p"]), _pct(report["coref"][k]["f"])) for label, k in COREF_ROWS]
     rows.append(("CoNLL", "", "", _pct(report["coref"]["conll_f"])))
+    mentions = report["mentions"]
+    rows.append(("mentions", _pct(mentions["r"]), _pct(mentions["p"]), _pct(mentions["f"])))
     msg.table(rows, header=("metric", "R", "P", "F1"), aligns=("l", "r", "r", "r"))
     text_baselines = [name for name, b in report["baselines"].items() if b["kind"] == "coreference"]
     rows = [
