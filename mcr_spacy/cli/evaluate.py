@@ -262,8 +262,12 @@ def evaluate_cli(
         spacy.require_gpu(gpu_id)
     try:
         nlp = spacy.load(model)
-    except (OSError, IOError) as err:
-        msg.fail(f"Could not load the pipeline {model!r}: {err}", exits=1)
+    except (OSError, ValueError) as err:
+        msg.fail(
+            f"Could not load the pipeline {model!r}: {err}",
+            "Give an installed pipeline package or a directory written by nlp.to_disk / spacy train.",
+            exits=1,
+        )
     try:
         references = read_reference_docs(nlp, data_path)
         report = evaluate(
