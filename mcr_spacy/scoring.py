@@ -5,7 +5,11 @@ are pooled over a corpus the way the official CoNLL reference scorer (v8.01)
 pools them: every document contributes the numerators and denominators of its
 recall and precision, and the corpus figures are ratios of the sums (BLANC sums
 its link counts). This differs from averaging per-document scores, which is
-what scorch's command line does (see `mcr_spacy.scorch_export`).
+what scorch's command line does (see `mcr_spacy.scorch_export`). scorch's
+metric functions return only per-document ratios, so the counts are computed
+here (exact fractions; CEAF's alignment with SciPy's Kuhn-Munkres, as scorch
+does); on single documents they agree with scorch wherever scorch follows the
+reference scorer (the tests check both).
 
 Mentions are any hashable ids (token offsets, character offsets...). A mention
 present on one side only counts as the reference scorer counts it: a key
