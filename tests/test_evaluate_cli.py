@@ -210,3 +210,10 @@ def test_scorch_export_and_per_document_average(tmp_path):
     write_scorch_dirs(tmp_path, [("x", text, [[a, b]], [])])
     with pytest.raises(ScorchError, match="at least one gold and one system mention"):
         run_scorch(gold_dir, sys_dir)
+
+
+def test_help_documents_the_input_format():
+    result = CliRunner().invoke(app, ["evaluate", "--help"])
+    assert result.exit_code == 0
+    for phrase in ("--gold-mentions", "--scorch-dir", "--output", "grounding", "boxes"):
+        assert phrase in result.output
