@@ -6,3 +6,5 @@ from . import synth  # noqa: F401
 from . import convert_cin  # noqa: F401
 from . import evaluate  # noqa: F401
 from . import convert_ln  # noqa: F401
+from . import benchmark  # noqa: F401
+from . import train_distributed  # noqa: F401
