@@ -7,20 +7,38 @@ from .spans import clusters_to_span_group, get_cluster_groups, get_clusters
 
 install_extensions()
 
+from .component import MultimodalCoref  # noqa: E402
+from .corpus import MultimodalCorpus, SemiSupervisedCorpus  # noqa: E402
+from .mentions import create_noun_chunk_mentions, create_span_group_mentions  # noqa: E402
+from .model import build_multimodal_coref_model  # noqa: E402
+from .scoring import coref_metrics, evaluate_examples, grounding_accuracy, mention_detection  # noqa: E402
+from .visualize import render  # noqa: E402
+
 __all__ = [
     "AlignmentError",
     "ConfigError",
     "DataFormatError",
     "DEFAULT_CLUSTER_PREFIX",
     "ImageRegions",
+    "MultimodalCoref",
     "MultimodalCorefError",
+    "MultimodalCorpus",
     "RegionsError",
+    "SemiSupervisedCorpus",
     "annotate_gold",
     "boxes_from_xywh",
+    "build_multimodal_coref_model",
     "clusters_to_span_group",
+    "coref_metrics",
+    "create_noun_chunk_mentions",
+    "create_span_group_mentions",
+    "evaluate_examples",
     "get_cluster_groups",
     "get_clusters",
+    "grounding_accuracy",
     "install_extensions",
     "make_example",
+    "mention_detection",
+    "render",
     "set_mentions",
 ]

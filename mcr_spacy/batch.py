@@ -1,5 +1,5 @@
 """Padded batch arrays for the cross-modal module, built from docs and mentions."""
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy
 from spacy.tokens import Doc
@@ -13,11 +13,12 @@ from .model import get_mention_features
 
 def build_batch(
     model: Model, docs: List[Doc], mentions: List[Ints2d], tokvecs: List[Floats2d]
-) -> Dict[str, object]:
+) -> Tuple[Dict[str, object], List[int]]:
     """One padded batch for all docs. Each row holds up to
     `max_mentions_per_chunk` mentions of one doc and that doc's regions; token
     vectors are concatenated over docs and mentions index into them, so no
-    mention is dropped and long docs only add rows."""
+    mention is dropped and long docs only add rows. Returns the arrays and the
+    doc of each row."""
     ops = model.ops
     chunk = model.attrs["max_mentions_per_chunk"]
     feature_width = model.attrs["region_feature_width"] or 0
@@ -73,7 +74,7 @@ def build_batch(
         "labels": ops.asarray(labels),
         "boxes": ops.asarray(boxes),
         "region_mask": ops.asarray(region_mask),
-    }
+    }, [i for i, _, _ in rows]
 
 
 def _n_regions(doc: Doc) -> int:

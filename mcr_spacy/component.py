@@ -1,4 +1,5 @@
 """The `multimodal_coref` pipeline component."""
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
@@ -21,7 +22,7 @@ from .extensions import DEFAULT_CLUSTER_PREFIX
 from .gold import doc_name
 from .model import (
     CorefOutputs, MentionBatch, build_torch_layer, collect_region_settings,
-    get_model_settings, is_built,
+    get_model_settings, is_built, rerun_module,
 )
 from .spans import clear_clusters, cluster_key, get_clusters
 
@@ -73,6 +74,13 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "grounding_weight": 1.0,
         "bbox_weight": 1.0,
         "temperature": 0.1,
+        "itc_weight": 0.1,
+        "itc_temperature": 0.1,
+        "label_prop_weight": 1.0,
+        "pseudo_coref_threshold": 0.9,
+        "pseudo_grounding_threshold": 0.9,
+        "use_ema": True,
+        "ema_decay": 0.999,
         "scorer": {"@scorers": "mcr_spacy.multimodal_coref_scorer.v1"},
     },
     default_score_weights={
@@ -101,10 +109,22 @@ def make_multimodal_coref(
     grounding_weight: float,
     bbox_weight: float,
     temperature: float,
+    itc_weight: float,
+    itc_temperature: float,
+    label_prop_weight: float,
+    pseudo_coref_threshold: float,
+    pseudo_grounding_threshold: float,
+    use_ema: bool,
+    ema_decay: float,
     scorer: Optional[Callable],
 ) -> "MultimodalCoref":
     """Create a multimodal_coref component: finds mentions, clusters the ones
-    that corefer and grounds every mention and cluster to an image region."""
+    that corefer and grounds every mention and cluster to an image region.
+
+    Labelled examples (reference docs with gold clusters) train the coref,
+    grounding and bbox losses; every example trains the image-text contrastive
+    loss (itc); unlabelled examples train on the EMA teacher's confident
+    pseudo-labels (label_prop). A weight of 0 switches an objective off."""
     return MultimodalCoref(
         nlp.vocab, model, name,
         mention_getter=mention_getter,
@@ -117,6 +137,13 @@ def make_multimodal_coref(
         grounding_weight=grounding_weight,
         bbox_weight=bbox_weight,
         temperature=temperature,
+        itc_weight=itc_weight,
+        itc_temperature=itc_temperature,
+        label_prop_weight=label_prop_weight,
+        pseudo_coref_threshold=pseudo_coref_threshold,
+        pseudo_grounding_threshold=pseudo_grounding_threshold,
+        use_ema=use_ema,
+        ema_decay=ema_decay,
         scorer=scorer,
     )
 
@@ -156,14 +183,26 @@ class MultimodalCoref(TrainablePipe):
         grounding_weight: float = 1.0,
         bbox_weight: float = 1.0,
         temperature: float = 0.1,
+        itc_weight: float = 0.0,
+        itc_temperature: float = 0.1,
+        label_prop_weight: float = 0.0,
+        pseudo_coref_threshold: float = 0.9,
+        pseudo_grounding_threshold: float = 0.9,
+        use_ema: bool = False,
+        ema_decay: float = 0.999,
         scorer: Optional[Callable] = None,
     ) -> None:
         if linkage not in CLUSTERERS:
             raise ConfigError(
                 f"linkage must be one of {sorted(CLUSTERERS)}, got {linkage!r}."
             )
-        if temperature <= 0:
-            raise ConfigError(f"temperature must be positive, got {temperature}.")
+        if temperature <= 0 or itc_temperature <= 0:
+            raise ConfigError(
+                f"temperature and itc_temperature must be positive, got {temperature} "
+                f"and {itc_temperature}."
+            )
+        if not 0.0 <= ema_decay < 1.0:
+            raise ConfigError(f"ema_decay must be in [0, 1), got {ema_decay}.")
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -179,8 +218,17 @@ class MultimodalCoref(TrainablePipe):
             "grounding_weight": grounding_weight,
             "bbox_weight": bbox_weight,
             "temperature": temperature,
+            "itc_weight": itc_weight,
+            "itc_temperature": itc_temperature,
+            "label_prop_weight": label_prop_weight,
+            "pseudo_coref_threshold": pseudo_coref_threshold,
+            "pseudo_grounding_threshold": pseudo_grounding_threshold,
+            "use_ema": use_ema,
+            "ema_decay": ema_decay,
             "model_settings": None,
         }
+        self._ema = None
+        self._last_losses: Dict[str, float] = {}
 
     # -- Prediction -----------------------------------------------------------
 
@@ -210,7 +258,8 @@ class MultimodalCoref(TrainablePipe):
         docs = list(docs)
         self._require_initialized()
         inputs, mentions = self._model_input(docs)
-        outputs = self.model.predict(inputs)
+        with self._prediction_weights():
+            outputs = self.model.predict(inputs)
         clusterer = CLUSTERERS[self.cfg["linkage"]]
         embeddings = self.model.ops.to_numpy(outputs.embeddings)
         logits = self.model.ops.to_numpy(outputs.ground_logits)
@@ -222,8 +271,7 @@ class MultimodalCoref(TrainablePipe):
             emb = embeddings[rows]
             clusters = clusterer(emb @ emb.T, self.cfg["threshold"]) if len(doc_mentions) else []
             doc_logits = logits[rows, : n_regions + 1].astype("float64")
-            probs = numpy.exp(doc_logits - doc_logits.max(axis=1, keepdims=True))
-            probs /= probs.sum(axis=1, keepdims=True)
+            probs = _softmax(doc_logits)
             best = probs.argmax(axis=1) if len(doc_mentions) else numpy.zeros((0,), dtype=int)
             pred = DocPrediction(doc_mentions, clusters, [], [], [], [])
             for j, slot in enumerate(best.tolist()):
@@ -285,6 +333,7 @@ class MultimodalCoref(TrainablePipe):
         sample = docs[:10]
         inputs, _ = self._model_input(sample)
         self.model.initialize(X=inputs)
+        self._ema = None
         self.cfg["model_settings"] = get_model_settings(self.model)
 
     def update(
@@ -295,8 +344,8 @@ class MultimodalCoref(TrainablePipe):
         sgd: Optional[Optimizer] = None,
         losses: Optional[Dict[str, float]] = None,
     ) -> Dict[str, float]:
-        """Learn from a batch of examples: one forward pass over all docs, the
-        labelled losses on the docs with gold clusters."""
+        """Learn from a batch of labelled and/or unlabelled examples with one
+        forward pass over all their docs."""
         if losses is None:
             losses = {}
         losses.setdefault(self.name, 0.0)
@@ -308,7 +357,12 @@ class MultimodalCoref(TrainablePipe):
         set_dropout_rate(self.model, drop)
         inputs, _ = self._model_input([eg.predicted for eg in examples])
         outputs, backprop = self.model.begin_update(inputs)
-        loss, d_outputs = self.get_loss(examples, outputs)
+        teacher = None
+        if self.cfg["label_prop_weight"] and outputs.batch is not None:
+            if any(not get_clusters(eg.reference, self.prefix) for eg in examples):
+                with self._use_ema():
+                    teacher = rerun_module(self.model, outputs)
+        loss, d_outputs = self.get_loss(examples, outputs, teacher=teacher)
         backprop(d_outputs)
         if sgd is not None:
             self.finish_update(sgd)
@@ -317,35 +371,62 @@ class MultimodalCoref(TrainablePipe):
             losses[f"{self.name}_{key}"] = losses.get(f"{self.name}_{key}", 0.0) + value
         return losses
 
-    def get_loss(self, examples: Iterable[Example], outputs: CorefOutputs) -> Tuple[float, CorefOutputs]:
-        """The weighted sum of the labelled losses and its gradient with respect
-        to the model outputs."""
-        from .pytorch_losses import labelled_loss_and_gradient
+    def finish_update(self, sgd: Optimizer) -> None:
+        """Update the weights, then their moving average (the EMA teacher)."""
+        self.model.finish_update(sgd)
+        if self.cfg["use_ema"] or self.cfg["label_prop_weight"]:
+            from .pytorch_ema import WeightAverage
+
+            if self._ema is None:
+                self._ema = WeightAverage(self.model, self.cfg["ema_decay"])
+            else:
+                self._ema.update(self.model)
+
+    @contextmanager
+    def _use_ema(self):
+        """Use the averaged (teacher) weights inside the block, if there are any."""
+        if self._ema is None:
+            yield
+        else:
+            with self.model.use_params(self._ema.params()):
+                yield
+
+    def _prediction_weights(self):
+        return self._use_ema() if self.cfg["use_ema"] else nullcontext()
+
+    def get_loss(
+        self, examples: Iterable[Example], outputs: CorefOutputs, teacher: Optional[CorefOutputs] = None
+    ) -> Tuple[float, CorefOutputs]:
+        """The weighted sum of the objectives and its gradient with respect to
+        the model outputs. `teacher`: the EMA teacher's outputs on the same
+        batch, for pseudo-labels on the unlabelled examples."""
+        from .pytorch_losses import loss_and_gradient
 
         examples = list(examples)
-        targets = self._labelled_targets(examples, outputs)
         weights = {
             "coref": self.cfg["coref_weight"],
             "grounding": self.cfg["grounding_weight"],
             "bbox": self.cfg["bbox_weight"],
+            "itc": self.cfg["itc_weight"],
+            "label_prop": self.cfg["label_prop_weight"] if teacher is not None else 0.0,
         }
         if outputs.embeddings.shape[0] == 0:
-            self._last_losses = {name: 0.0 for name in weights}
-            return 0.0, outputs
-        parts, grads = labelled_loss_and_gradient(
-            outputs.embeddings, outputs.ground_logits, outputs.box_deltas,
-            targets, weights, self.cfg["temperature"],
+            self._last_losses = {name: 0.0 for name, w in weights.items() if w}
+            return 0.0, outputs.with_arrays([self.model.ops.alloc(a.shape) for a in outputs.arrays])
+        targets = self._targets(examples, outputs, teacher)
+        parts, grads = loss_and_gradient(
+            outputs.arrays, targets, outputs.row_docs, outputs.n_regions,
+            weights, self.cfg["temperature"], self.cfg["itc_temperature"],
         )
         self._last_losses = parts
         total = sum(weights[name] * value for name, value in parts.items())
-        d_outputs = CorefOutputs(grads[0], grads[1], grads[2], outputs.lengths, outputs.n_regions)
-        return float(total), d_outputs
+        return float(total), outputs.with_arrays(grads)
 
-    def _labelled_targets(self, examples: List[Example], outputs: CorefOutputs):
-        from .pytorch_losses import LabelledTargets
+    def _targets(self, examples: List[Example], outputs: CorefOutputs, teacher: Optional[CorefOutputs]):
+        from .pytorch_losses import Targets
 
         n = int(sum(outputs.lengths))
-        width = outputs.ground_logits.shape[1] if n else 1
+        width = outputs.ground_logits.shape[1]
         doc_index = numpy.zeros((n,), dtype="int64")
         cluster = numpy.full((n,), -1, dtype="int64")
         coref_mask = numpy.zeros((n,), dtype="bool")
@@ -354,13 +435,32 @@ class MultimodalCoref(TrainablePipe):
         box_source = numpy.zeros((n, 4), dtype="float32")
         box_gold = numpy.zeros((n, 4), dtype="float32")
         box_mask = numpy.zeros((n,), dtype="bool")
+        pseudo_mask = numpy.zeros((n,), dtype="bool")
+        pseudo_positives = numpy.zeros((n, n), dtype="bool")
+        pseudo_ground_target = numpy.zeros((n, width), dtype="float32")
+        pseudo_ground_mask = numpy.zeros((n,), dtype="bool")
+        itc_docs = []
+        if teacher is not None:
+            teacher_emb = self.model.ops.to_numpy(teacher.embeddings)
+            teacher_logits = self.model.ops.to_numpy(teacher.ground_logits)
         for i, (eg, rows) in enumerate(zip(examples, outputs.doc_slices())):
             doc_index[rows] = i
+            regions = eg.predicted._.image_regions
+            if rows.stop > rows.start and regions is not None and len(regions):
+                itc_docs.append(i)
             gold = self._gold_by_mention(eg)
             if gold is None:
+                if teacher is not None and rows.stop > rows.start:
+                    pseudo_mask[rows] = True
+                    emb = teacher_emb[rows]
+                    pseudo_positives[rows, rows] = emb @ emb.T > self.cfg["pseudo_coref_threshold"]
+                    probs = _softmax(teacher_logits[rows, : outputs.n_regions[i] + 1])
+                    confident = probs.max(axis=1) > self.cfg["pseudo_grounding_threshold"]
+                    for j in numpy.nonzero(confident)[0].tolist():
+                        pseudo_ground_target[rows.start + j, int(probs[j].argmax())] = 1.0
+                        pseudo_ground_mask[rows.start + j] = True
                 continue
             coref_mask[rows] = True
-            regions = eg.predicted._.image_regions
             mentions = self.get_mentions(eg.predicted)
             for j, key in zip(range(rows.start, rows.stop), mentions):
                 if key not in gold:
@@ -387,8 +487,13 @@ class MultimodalCoref(TrainablePipe):
                 box_source[j] = regions.normalized_boxes()[r, :4]
                 box_gold[j] = numpy.clip(gold_boxes[g] / size, 0.0, 1.0)
                 box_mask[j] = True
-        return LabelledTargets(
-            doc_index, cluster, coref_mask, ground_target, ground_mask, box_source, box_gold, box_mask
+        positives = (cluster[:, None] == cluster[None, :]) & (cluster[:, None] >= 0)
+        positives &= doc_index[:, None] == doc_index[None, :]
+        numpy.fill_diagonal(pseudo_positives, False)
+        return Targets(
+            doc_index, coref_mask, positives, ground_target, ground_mask, box_source,
+            box_gold, box_mask, pseudo_mask, pseudo_positives, pseudo_ground_target,
+            pseudo_ground_mask, numpy.asarray(itc_docs, dtype="int64"),
         )
 
     def _gold_by_mention(self, eg: Example) -> Optional[Dict[Tuple[int, int], Tuple[int, Any]]]:
@@ -443,9 +548,14 @@ class MultimodalCoref(TrainablePipe):
         serialize = {
             "cfg": lambda: srsly.json_dumps(self.cfg),
             "vocab": lambda: self.vocab.to_bytes(exclude=exclude),
-            "model": lambda: self.model.to_bytes(),
+            "model": self._model_bytes,
         }
         return util.to_bytes(serialize, exclude)
+
+    def _model_bytes(self) -> bytes:
+        """The model's bytes, with the averaged weights when predictions use them."""
+        with self._prediction_weights():
+            return self.model.to_bytes()
 
     def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "MultimodalCoref":
         msg = srsly.msgpack_loads(bytes_data)
@@ -455,6 +565,7 @@ class MultimodalCoref(TrainablePipe):
             self.vocab.from_bytes(msg["vocab"], exclude=exclude)
         if "model" not in exclude and "model" in msg:
             self._build_from_cfg()
+            self._ema = None
             try:
                 self.model.from_bytes(msg["model"])
             except AttributeError:
@@ -466,7 +577,7 @@ class MultimodalCoref(TrainablePipe):
         serialize = {
             "cfg": lambda p: srsly.write_json(p, self.cfg),
             "vocab": lambda p: self.vocab.to_disk(p, exclude=exclude),
-            "model": lambda p: self.model.to_disk(p),
+            "model": lambda p: p.write_bytes(self._model_bytes()),
         }
         util.to_disk(path, serialize, exclude)
 
@@ -479,6 +590,7 @@ class MultimodalCoref(TrainablePipe):
 
         def load_model(p: Path) -> None:
             self._build_from_cfg()
+            self._ema = None
             try:
                 with p.open("rb") as file_:
                     self.model.from_bytes(file_.read())
@@ -492,6 +604,14 @@ class MultimodalCoref(TrainablePipe):
         }
         util.from_disk(path, deserialize, exclude)
         return self
+
+
+def _softmax(logits: numpy.ndarray) -> numpy.ndarray:
+    logits = numpy.asarray(logits, dtype="float64")
+    if logits.shape[0] == 0:
+        return logits
+    exp = numpy.exp(logits - logits.max(axis=1, keepdims=True))
+    return exp / exp.sum(axis=1, keepdims=True)
 
 
 def cluster_grounding(groundings: List[Dict[str, Any]]) -> Dict[str, Any]:

@@ -7,7 +7,7 @@ import numpy
 from spacy.tokens import Doc
 from spacy.util import registry
 from thinc.api import Model, PyTorchGradScaler, PyTorchWrapper_v2
-from thinc.types import Floats2d, Ints2d
+from thinc.types import Floats2d, Floats3d, Ints2d
 
 from .errors import ConfigError
 from .gold import doc_name
@@ -25,15 +25,36 @@ class CorefOutputs:
     ground_logits: [N, R + 1] logits over "no region" (column 0) and the
         regions of the mention's doc (padded columns at a large negative value).
     box_deltas: [N, 4] box-refinement deltas (dx, dy, dw, dh).
+    text_embeddings: [N, width] L2-normalised mentions before fusion, in the
+        image-text contrastive space.
+    region_embeddings: [rows, R, width] L2-normalised regions of each padded
+        row, in the same space.
+    row_docs: the doc of each row (a doc with many mentions spans several rows).
     lengths: mentions per doc.
     n_regions: regions per doc.
+    batch: the module's input arrays (to rerun it, e.g. with teacher weights).
     """
 
     embeddings: Floats2d
     ground_logits: Floats2d
     box_deltas: Floats2d
+    text_embeddings: Floats2d
+    region_embeddings: Floats3d
+    row_docs: List[int]
     lengths: List[int]
     n_regions: List[int]
+    batch: Optional[Dict[str, Any]] = None
+
+    @property
+    def arrays(self) -> Tuple:
+        return (
+            self.embeddings, self.ground_logits, self.box_deltas,
+            self.text_embeddings, self.region_embeddings,
+        )
+
+    def with_arrays(self, arrays: Sequence) -> "CorefOutputs":
+        """The same layout with other arrays (e.g. gradients)."""
+        return CorefOutputs(*arrays, self.row_docs, self.lengths, self.n_regions, self.batch)
 
     def doc_slices(self) -> List[slice]:
         starts = numpy.cumsum([0] + list(self.lengths))
@@ -233,19 +254,25 @@ def forward(model: Model, inputs: MentionBatch, is_train: bool) -> Tuple[CorefOu
         return outputs, backprop_empty
     from .batch import build_batch
 
-    batch = build_batch(model, docs, mentions, tokvecs)
-    torch_layer = model.get_ref("torch")
-    (embeddings, logits, deltas), backprop_torch = torch_layer(batch, is_train)
-    outputs = CorefOutputs(embeddings, logits, deltas, lengths, n_regions)
+    batch, row_docs = build_batch(model, docs, mentions, tokvecs)
+    arrays, backprop_torch = model.get_ref("torch")(batch, is_train)
+    outputs = CorefOutputs(*arrays, row_docs, lengths, n_regions, batch if is_train else None)
 
     def backprop(d_outputs: CorefOutputs) -> List[Doc]:
-        d_flat = backprop_torch(
-            (d_outputs.embeddings, d_outputs.ground_logits, d_outputs.box_deltas)
-        )
+        d_flat = backprop_torch(d_outputs.arrays)
         backprop_tok2vec(model.ops.unflatten(d_flat, [len(t) for t in tokvecs]))
         return []
 
     return outputs, backprop
+
+
+def rerun_module(model: Model, outputs: CorefOutputs) -> CorefOutputs:
+    """Run the cross-modal module again, without gradients, on the batch of a
+    training forward pass (same token vectors): e.g. under teacher weights."""
+    if outputs.batch is None:
+        return outputs
+    arrays, _ = model.get_ref("torch")(outputs.batch, False)
+    return outputs.with_arrays(arrays)
 
 
 def empty_outputs(model: Model, lengths: List[int], n_regions: List[int]) -> CorefOutputs:
@@ -255,6 +282,9 @@ def empty_outputs(model: Model, lengths: List[int], n_regions: List[int]) -> Cor
         model.ops.alloc2f(0, width),
         model.ops.alloc2f(0, r),
         model.ops.alloc2f(0, 4),
+        model.ops.alloc2f(0, width),
+        model.ops.alloc3f(0, r - 1, width),
+        [],
         lengths,
         n_regions,
     )

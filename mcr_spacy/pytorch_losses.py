@@ -10,43 +10,50 @@ from .boxes import DELTA_SCALE_CLAMP, DELTA_WEIGHTS
 
 
 @dataclass
-class LabelledTargets:
-    """Targets for the labelled objectives, one row per mention of the batch.
+class Targets:
+    """Training targets, one row per mention of the batch (N mentions).
 
     doc_index: [N] the doc each mention belongs to.
-    cluster: [N] gold cluster id (unique within a doc), or -1 for a mention
-        outside every gold cluster (then it is only a negative).
-    coref_mask: [N] mention belongs to a doc with gold clusters.
+    coref_mask: [N] mention takes part in the gold coreference loss.
+    positives: [N, N] gold coreferent pairs (same doc, same gold cluster).
     ground_target: [N, R + 1] 1 for each acceptable grounding slot (0 = no region).
-    ground_mask: [N] mention has a grounding target.
+    ground_mask: [N] mention has a gold grounding target.
     box_source, box_gold: [N, 4] normalised `x1, y1, x2, y2` of the region the
-        deltas refine and of the gold box.
-    box_mask: [N] mention has a box target.
+        deltas refine and of the gold box; box_mask: [N] mention has both.
+    pseudo_mask, pseudo_positives, pseudo_ground_target, pseudo_ground_mask:
+        the same for the teacher's pseudo-labels on unlabelled docs.
+    itc_docs: docs that take part in the image-text contrastive loss (with
+        mentions and regions), as doc indices.
     """
 
     doc_index: numpy.ndarray
-    cluster: numpy.ndarray
     coref_mask: numpy.ndarray
+    positives: numpy.ndarray
     ground_target: numpy.ndarray
     ground_mask: numpy.ndarray
     box_source: numpy.ndarray
     box_gold: numpy.ndarray
     box_mask: numpy.ndarray
+    pseudo_mask: numpy.ndarray
+    pseudo_positives: numpy.ndarray
+    pseudo_ground_target: numpy.ndarray
+    pseudo_ground_mask: numpy.ndarray
+    itc_docs: numpy.ndarray
 
 
 def supervised_contrastive_loss(
-    embeddings: torch.Tensor, doc_index: torch.Tensor, cluster: torch.Tensor,
+    embeddings: torch.Tensor, doc_index: torch.Tensor, positives: torch.Tensor,
     mask: torch.Tensor, temperature: float,
 ) -> torch.Tensor:
-    """Supervised contrastive loss within each doc: positives are the other
-    mentions of the same gold cluster (never the anchor itself); the denominator
-    runs over every other mention of the doc."""
+    """Supervised contrastive loss within each doc: positives are the given
+    coreferent pairs (never the anchor itself); the denominator runs over every
+    other mention of the doc."""
     n = embeddings.shape[0]
     sim = embeddings @ embeddings.T / temperature
     same_doc = doc_index.unsqueeze(0) == doc_index.unsqueeze(1)
     not_self = ~torch.eye(n, dtype=torch.bool, device=embeddings.device)
     candidates = same_doc & not_self & mask.unsqueeze(0) & mask.unsqueeze(1)
-    positives = candidates & (cluster.unsqueeze(0) == cluster.unsqueeze(1)) & (cluster.unsqueeze(1) >= 0)
+    positives = candidates & positives
     n_pos = positives.sum(dim=1)
     anchors = n_pos > 0
     if not bool(anchors.any()):
@@ -88,38 +95,81 @@ def bbox_loss(deltas: torch.Tensor, source: torch.Tensor, gold: torch.Tensor, ma
     return torch.nn.functional.smooth_l1_loss(refined, gold[mask], beta=0.01, reduction="none").sum(-1).mean()
 
 
-def labelled_loss_and_gradient(
-    embeddings, ground_logits, box_deltas, targets: LabelledTargets,
-    weights: Dict[str, float], temperature: float,
+def image_text_contrastive_loss(
+    text: torch.Tensor, regions: torch.Tensor, doc_index: torch.Tensor,
+    first_rows: torch.Tensor, n_regions: torch.Tensor, docs: torch.Tensor, temperature: float,
+) -> torch.Tensor:
+    """Image-text contrastive loss over the docs of a batch: text b and image b'
+    score the mean over b's mentions of their best cosine with b' 's regions;
+    cross-entropy picks the true pairing in both directions."""
+    if docs.numel() < 2:
+        return text.sum() * 0.0
+    image = regions[first_rows[docs]]  # [D, R, width]
+    r = image.shape[1]
+    region_ok = torch.arange(r, device=text.device).unsqueeze(0) < n_regions[docs].unsqueeze(1)
+    sim = torch.einsum("nw,drw->ndr", text, image).masked_fill(~region_ok.unsqueeze(0), -2.0)
+    best = sim.max(dim=-1).values  # [N, D]
+    member = (doc_index.unsqueeze(1) == docs.unsqueeze(0)).to(best.dtype)  # [N, D]
+    scores = (member.T @ best) / member.sum(dim=0).clamp(min=1).unsqueeze(1)  # [D text, D image]
+    labels = torch.arange(docs.numel(), device=text.device)
+    scores = scores / temperature
+    return 0.5 * (
+        torch.nn.functional.cross_entropy(scores, labels)
+        + torch.nn.functional.cross_entropy(scores.T, labels)
+    )
+
+
+def loss_and_gradient(
+    arrays: Tuple, targets: Targets, row_docs, n_regions,
+    weights: Dict[str, float], temperature: float, itc_temperature: float,
 ) -> Tuple[Dict[str, float], Tuple]:
-    """The labelled losses (coref, grounding, bbox) and the gradient of their
-    weighted sum with respect to the three model outputs (thinc arrays)."""
-    emb = xp2torch(embeddings, requires_grad=True)
-    logits = xp2torch(ground_logits, requires_grad=True)
-    deltas = xp2torch(box_deltas, requires_grad=True)
+    """Every objective with a non-zero weight, and the gradient of their weighted
+    sum with respect to the model outputs (thinc arrays, in the order of
+    `CorefOutputs.arrays`)."""
+    leaves = [xp2torch(a, requires_grad=True) for a in arrays]
+    emb, logits, deltas, text, regions = leaves
     device = emb.device
 
     def tensor(a, dtype=None):
         return torch.as_tensor(numpy.asarray(a), device=device, dtype=dtype)
 
-    losses = {
-        "coref": supervised_contrastive_loss(
-            emb, tensor(targets.doc_index), tensor(targets.cluster),
+    doc_index = tensor(targets.doc_index)
+    losses = {}
+    if weights.get("coref"):
+        losses["coref"] = supervised_contrastive_loss(
+            emb, doc_index, tensor(targets.positives, torch.bool),
             tensor(targets.coref_mask, torch.bool), temperature,
-        ),
-        "grounding": grounding_loss(
+        )
+    if weights.get("grounding"):
+        losses["grounding"] = grounding_loss(
             logits, tensor(targets.ground_target, torch.float32), tensor(targets.ground_mask, torch.bool)
-        ),
-        "bbox": bbox_loss(
+        )
+    if weights.get("bbox"):
+        losses["bbox"] = bbox_loss(
             deltas, tensor(targets.box_source, torch.float32), tensor(targets.box_gold, torch.float32),
             tensor(targets.box_mask, torch.bool),
-        ),
-    }
-    total = sum(weights[name] * loss for name, loss in losses.items() if weights.get(name, 0.0))
+        )
+    if weights.get("itc"):
+        row_docs = numpy.asarray(row_docs, dtype="int64")
+        first_rows = numpy.zeros((len(n_regions),), dtype="int64")
+        for row in range(len(row_docs) - 1, -1, -1):
+            first_rows[row_docs[row]] = row
+        losses["itc"] = image_text_contrastive_loss(
+            text, regions, doc_index, tensor(first_rows), tensor(numpy.asarray(n_regions, dtype="int64")),
+            tensor(targets.itc_docs.astype("int64")), itc_temperature,
+        )
+    if weights.get("label_prop"):
+        losses["label_prop"] = supervised_contrastive_loss(
+            emb, doc_index, tensor(targets.pseudo_positives, torch.bool),
+            tensor(targets.pseudo_mask, torch.bool), temperature,
+        ) + grounding_loss(
+            logits, tensor(targets.pseudo_ground_target, torch.float32),
+            tensor(targets.pseudo_ground_mask, torch.bool),
+        )
+    total = sum(weights[name] * loss for name, loss in losses.items())
     if isinstance(total, torch.Tensor) and total.requires_grad:
         total.backward()
     grads = tuple(
-        torch2xp(t.grad) if t.grad is not None else torch2xp(torch.zeros_like(t))
-        for t in (emb, logits, deltas)
+        torch2xp(t.grad) if t.grad is not None else torch2xp(torch.zeros_like(t)) for t in leaves
     )
     return {name: float(loss.detach()) for name, loss in losses.items()}, grads

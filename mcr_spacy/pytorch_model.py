@@ -84,8 +84,10 @@ class MultimodalCorefModule(nn.Module):
 
     Returns, for every real mention of the batch (row-major over the padded
     rows): L2-normalised coreference embeddings `[N, width]`, grounding logits
-    over `["no region"] + regions` `[N, R + 1]` (padded slots at NEG_INF), and
-    box-refinement deltas `[N, 4]`."""
+    over `["no region"] + regions` `[N, R + 1]` (padded slots at NEG_INF),
+    box-refinement deltas `[N, 4]`, and for the image-text contrastive loss
+    the L2-normalised mentions before fusion `[N, width]` and regions of each
+    row `[rows, R, width]`."""
 
     def __init__(
         self,
@@ -117,6 +119,9 @@ class MultimodalCorefModule(nn.Module):
         nn.init.zeros_(self.box_head[-1].weight)
         nn.init.zeros_(self.box_head[-1].bias)
         self.scale = width ** -0.5
+        # Image-text contrastive space: mentions before fusion, encoded regions.
+        self.itc_text = nn.Linear(width, width)
+        self.itc_region = nn.Linear(width, width)
 
     def pool_mentions(self, tokvecs, starts, ends):
         """Mean of each mention's tokens, with its first and last token vectors.
@@ -149,6 +154,7 @@ class MultimodalCorefModule(nn.Module):
             pooled = torch.cat([pooled, extra.to(pooled.dtype)], dim=-1)
         buckets = (lengths - 1).clamp(max=self.n_width_buckets - 1)
         mentions = self.mention_proj(pooled) + self.width_embed(buckets)
+        text = nn.functional.normalize(self.itc_text(mentions).float(), dim=-1)
         regions, full_region_mask = self.regions(features, has_features, labels, boxes, region_mask)
         mention_pad = ~mention_mask
         # A row without mentions still needs one unmasked key for attention.
@@ -167,8 +173,11 @@ class MultimodalCorefModule(nn.Module):
         grounded = torch.einsum("bmr,brd->bmd", attention, regions)
         deltas = self.box_head(torch.cat([mentions, grounded], dim=-1))
         embeddings = nn.functional.normalize(self.coref_head(mentions).float(), dim=-1)
+        region_space = nn.functional.normalize(self.itc_region(regions[:, 1:]).float(), dim=-1)
         return (
             embeddings[mention_mask],
             logits.float()[mention_mask],
             deltas.float()[mention_mask],
+            text[mention_mask],
+            region_space,
         )

@@ -26,6 +26,7 @@ from spacy.tokens import Doc, Span
 from spacy.training import Example
 from spacy.util import registry
 
+from .boxes import box_iou
 from .extensions import DEFAULT_CLUSTER_PREFIX
 from .spans import get_cluster_groups
 
@@ -307,17 +308,7 @@ def mention_detection(gold: Sequence[Clusters], predicted: Sequence[Clusters]) -
 def box_iou_inclusive(a: Box, b: Box) -> float:
     """IoU of two `x1, y1, x2, y2` pixel boxes where a box covers pixels x1..x2
     (width `x2 - x1 + 1`), the convention of the grounding evaluation."""
-    ax1, ay1, ax2, ay2 = (float(v) for v in a)
-    bx1, by1, bx2, by2 = (float(v) for v in b)
-    iw = min(ax2, bx2) - max(ax1, bx1) + 1
-    ih = min(ay2, by2) - max(ay1, by1) + 1
-    if iw <= 0 or ih <= 0:
-        return 0.0
-    inter = iw * ih
-    area_a = max(ax2 - ax1 + 1, 0.0) * max(ay2 - ay1 + 1, 0.0)
-    area_b = max(bx2 - bx1 + 1, 0.0) * max(by2 - by1 + 1, 0.0)
-    union = area_a + area_b - inter
-    return inter / union if union > 0 else 0.0
+    return float(box_iou([list(a)], [list(b)], inclusive=True)[0, 0])
 
 
 def is_pronoun(text: str) -> bool:

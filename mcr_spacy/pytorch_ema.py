@@ -1,0 +1,74 @@
+"""An exponential moving average of a model's weights: thinc params and the
+state of its PyTorch shims."""
+from typing import Any, Dict, Iterator, Tuple
+
+import torch
+from thinc.api import Model, PyTorchShim, torch2xp
+
+
+class WeightAverage:
+    """Keeps `avg = decay_t * avg + (1 - decay_t) * weight` for every weight of
+    `model`, with the warm-up `decay_t = min(decay, (1 + t) / (10 + t))` so that
+    early averages are not dominated by the initial weights."""
+
+    def __init__(self, model: Model, decay: float) -> None:
+        self.decay = decay
+        self.n_updates = 0
+        self.thinc: Dict[Tuple[int, str], Any] = {}
+        self.torch: Dict[str, torch.Tensor] = {}
+        for key, value in _thinc_params(model):
+            self.thinc[key] = model.ops.xp.array(value, copy=True)
+        for key, tensor in _torch_state(model):
+            self.torch[key] = tensor.detach().clone()
+
+    def update(self, model: Model) -> None:
+        self.n_updates += 1
+        decay = min(self.decay, (1.0 + self.n_updates) / (10.0 + self.n_updates))
+        for key, value in _thinc_params(model):
+            avg = self.thinc.get(key)
+            if avg is None or avg.shape != value.shape:
+                self.thinc[key] = model.ops.xp.array(value, copy=True)
+            else:
+                avg *= decay
+                avg += (1.0 - decay) * value
+        with torch.no_grad():
+            for key, tensor in _torch_state(model):
+                avg = self.torch.get(key)
+                if avg is None or avg.shape != tensor.shape:
+                    self.torch[key] = tensor.detach().clone()
+                elif avg.is_floating_point():
+                    avg.mul_(decay).add_(tensor.detach(), alpha=1.0 - decay)
+                else:
+                    avg.copy_(tensor)
+
+    def params(self) -> Dict[Any, Any]:
+        """The averages, keyed for `model.use_params`."""
+        params: Dict[Any, Any] = dict(self.thinc)
+        for key, tensor in self.torch.items():
+            params[key] = torch2xp(tensor)
+        return params
+
+    def differs_from(self, model: Model) -> bool:
+        """Whether any average differs from the model's current weight."""
+        for key, value in _thinc_params(model):
+            if key in self.thinc and not model.ops.xp.array_equal(self.thinc[key], value):
+                return True
+        for key, tensor in _torch_state(model):
+            if key in self.torch and not torch.equal(self.torch[key], tensor):
+                return True
+        return False
+
+
+def _thinc_params(model: Model) -> Iterator[Tuple[Tuple[int, str], Any]]:
+    for node in model.walk():
+        for name in node.param_names:
+            if node.has_param(name):
+                yield (node.id, name), node.get_param(name)
+
+
+def _torch_state(model: Model) -> Iterator[Tuple[str, torch.Tensor]]:
+    for node in model.walk():
+        for shim in node.shims:
+            if isinstance(shim, PyTorchShim):
+                for name, tensor in shim._model.state_dict().items():
+                    yield f"pytorch_{shim.id}_{name}", tensor
