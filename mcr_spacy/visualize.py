@@ -74,7 +74,8 @@ def render(
         image's own size, else the extent of the boxes.
     title (str or None): the page title; default the image id or the first words.
     show_regions (bool): show the detected regions when the page opens.
-    page (bool): a whole HTML page (True) or a fragment to embed (False).
+    page (bool): a whole HTML page (True) or a fragment to embed (False), e.g.
+        in a notebook with `IPython.display.HTML`; each fragment has its own id.
     RETURNS (str): the HTML.
     """
     view = build_view(
@@ -88,6 +89,8 @@ def render(
         image_size=image_size,
         title=title,
     )
+    if page:
+        view.uid = "mcr-view"  # one view per page: the same input gives the same page
     body = _render_view(view, show_regions=show_regions)
     if not page:
         return f"<style>{_CSS}</style>\n{body}"
@@ -123,7 +126,6 @@ class Mention:
     coref_note: str = ""
     box_ok: Optional[bool] = None
     best_iou: Optional[float] = None
-    predicted: bool = True
     found: bool = True  # on gold mentions: whether the prediction has it
 
 
@@ -237,7 +239,7 @@ def _collect_side(doc: Doc, name: str, prefix: str, mentions_key: Optional[str])
         where = f"cluster {key!r} of {doc_name(doc)}"
         _apply_grounding(cluster, grounding, where)
         for span in spans:
-            mention = _mention(span, name, doc)
+            mention = _mention(span, doc)
             if mention.mid in mentions:
                 other = mentions[mention.mid].cluster
                 raise AlignmentError(
@@ -255,12 +257,12 @@ def _collect_side(doc: Doc, name: str, prefix: str, mentions_key: Optional[str])
             mid = _mid(span)
             if mid in mentions:
                 known = mentions[mid]
-                extra = _mention(span, name, doc)
+                extra = _mention(span, doc)
                 for attr in ("box", "refined_box", "region", "score", "gold_boxes"):
                     if getattr(known, attr) is None and getattr(extra, attr) is not None:
                         setattr(known, attr, getattr(extra, attr))
                 continue
-            mention = _mention(span, name, doc)
+            mention = _mention(span, doc)
             cluster = Cluster(cid=f"{name}-{mid}", label="singleton", colour=MUTED, mentions=[mention])
             mention.cluster = cluster
             mentions[mid] = mention
@@ -278,13 +280,12 @@ def _mid(span: Span) -> str:
     return f"m{span.start_char}-{span.end_char}"
 
 
-def _mention(span: Span, side: str, doc: Doc) -> Mention:
+def _mention(span: Span, doc: Doc) -> Mention:
     mention = Mention(
         mid=_mid(span),
         start_char=span.start_char,
         end_char=span.end_char,
         text=span.text,
-        predicted=side == "pred",
     )
     grounding = span._.grounding if span.has_extension("grounding") else None
     where = f"mention {span.text!r} at characters [{span.start_char}, {span.end_char}) of {doc_name(doc)}"
@@ -687,10 +688,13 @@ def _render_svg(view: View, side: Side) -> str:
         f'preserveAspectRatio="xMidYMid meet" xmlns="http://www.w3.org/2000/svg" '
         f'style="--label-size:{font:.1f}px" role="img" aria-label="{_esc(side.name)} boxes">'
     ]
-    if view.image_uri is not None:
+    if view.image_uri is not None and side.name == "pred":
         out.append(
-            f'<image href="{view.image_uri}" x="0" y="0" width="{_fmt(w)}" height="{_fmt(h)}" preserveAspectRatio="none"/>'
+            f'<image id="{view.uid}-image" href="{view.image_uri}" x="0" y="0" width="{_fmt(w)}" '
+            f'height="{_fmt(h)}" preserveAspectRatio="none"/>'
         )
+    elif view.image_uri is not None:  # the gold panel reuses the predicted panel's image
+        out.append(f'<use href="#{view.uid}-image"/>')
     else:
         out.append(f'<rect class="blank" x="0" y="0" width="{_fmt(w)}" height="{_fmt(h)}"/>')
     if side.name == "pred" and view.regions is not None:

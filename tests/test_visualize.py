@@ -351,6 +351,7 @@ def test_fragment_for_notebooks():
     assert not a.lstrip().startswith("<!DOCTYPE")
     ids = [re.search(r'class="mcr-view[^"]*" id="([^"]+)"', x).group(1) for x in (a, b)]
     assert ids[0] != ids[1]
+    assert render(doc) == render(doc)  # pages are deterministic
 
 
 def test_displacy_shows_clusters():
@@ -417,7 +418,8 @@ def test_real_flickr30k_photo_with_gold_boxes():
     tags = Tags(page)
     assert not tags.errors
     image = tags.find("image")
-    assert len(image) == 2  # predicted and gold panels
+    assert len(image) == 1  # inlined once, reused by the gold panel
+    assert tags.find("use")[0]["href"] == "#" + image[0]["id"]
     assert base64.b64decode(image[0]["href"].split(",", 1)[1]) == photo.read_bytes()
     assert image[0]["href"].startswith("data:image/jpeg;base64,")
     for (box,) in boxes.values():
@@ -507,6 +509,7 @@ def test_visualize_command_with_the_component(tmp_path):
         doc._.image_regions = ref._.image_regions
         set_mentions(doc, [(s.start_char, s.end_char) for s in ref.spans["mentions"]])
         examples.append(spacy.training.Example(doc, ref))
+    spacy.util.fix_random_seed(0)
     nlp.initialize(lambda: examples)
     nlp.to_disk(tmp_path / "model")
     DocBin(store_user_data=True, docs=refs).to_disk(tmp_path / "dev.spacy")
@@ -520,4 +523,14 @@ def test_visualize_command_with_the_component(tmp_path):
     assert not tags.errors
     pred = [a for a in tags.find("span", "mention") if a.get("data-c", "").startswith("pred")]
     assert len(pred) == 6  # every gold mention was given and shown
-    assert tags.find("rect", "box-gold") and (tags.find("rect", "box-cluster") or tags.find("rect", "box-mention"))
+    assert tags.find("rect", "box-gold")
+    # every box the component predicted is drawn
+    from mcr_spacy.cli.visualize import prepare_docs
+
+    predicted = nlp(prepare_docs(nlp, refs[:1], gold_mentions=True)[0])
+    boxes = {tuple(float(v) for v in s._.grounding["box"]) for s in predicted.spans["coref_mentions"]
+             if s._.grounding and s._.grounding.get("box") is not None}
+    drawn = {tuple(float(a[k]) for k in ("x", "y")) for a in tags.find("rect", "box") if "box-gold" not in a["class"]}
+    assert boxes
+    for box in boxes:
+        assert (round(box[0], 1), round(box[1], 1)) in drawn, box
