@@ -1082,6 +1082,7 @@ function target(ev){var e=ev.target;while(e&&e!==root){if(e.classList&&(e.classL
 root.addEventListener("mouseover",function(ev){var t=target(ev);if(t)focus(t);});
 root.addEventListener("mouseout",function(ev){var t=target(ev);if(t&&!(ev.relatedTarget&&t.contains(ev.relatedTarget)))focus(pinned);});
 root.addEventListener("click",function(ev){var t=target(ev);if(!t)return;ev.stopPropagation();pinned=(pinned===t)?null:t;focus(pinned);root.setAttribute("data-pinned",pinned?(pinned.getAttribute("data-m")||pinned.getAttribute("data-c")||""):"");});
+root.addEventListener("focusin",function(ev){var t=target(ev);if(t)focus(t);});
 root.addEventListener("keydown",function(ev){if(ev.key==="Enter"){var t=target(ev);if(t){pinned=t;focus(t);}}});
 document.addEventListener("keydown",function(ev){if(ev.key==="Escape"){pinned=null;focus(null);}});
 all("input[data-toggle]").forEach(function(cb){var f=function(){root.classList.toggle(cb.getAttribute("data-toggle"),cb.checked);};cb.addEventListener("change",f);f();});
