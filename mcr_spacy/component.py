@@ -154,6 +154,7 @@ class DocPrediction:
 
     mentions: List[Tuple[int, int]]
     clusters: List[List[int]]
+    similarities: numpy.ndarray
     regions: List[Optional[int]]
     scores: List[float]
     boxes: List[Optional[List[float]]]
@@ -228,6 +229,7 @@ class MultimodalCoref(TrainablePipe):
             "model_settings": None,
         }
         self._ema = None
+        self._teacher = None
         self._last_losses: Dict[str, float] = {}
 
     # -- Prediction -----------------------------------------------------------
@@ -260,7 +262,6 @@ class MultimodalCoref(TrainablePipe):
         inputs, mentions = self._model_input(docs)
         with self._prediction_weights():
             outputs = self.model.predict(inputs)
-        clusterer = CLUSTERERS[self.cfg["linkage"]]
         embeddings = self.model.ops.to_numpy(outputs.embeddings)
         logits = self.model.ops.to_numpy(outputs.ground_logits)
         deltas = self.model.ops.to_numpy(outputs.box_deltas)
@@ -269,11 +270,11 @@ class MultimodalCoref(TrainablePipe):
             regions = doc._.image_regions
             n_regions = 0 if regions is None else len(regions)
             emb = embeddings[rows]
-            clusters = clusterer(emb @ emb.T, self.cfg["threshold"]) if len(doc_mentions) else []
+            pred = DocPrediction(doc_mentions, [], emb @ emb.T, [], [], [], [])
+            pred.clusters = self.cluster(pred)
             doc_logits = logits[rows, : n_regions + 1].astype("float64")
             probs = _softmax(doc_logits)
             best = probs.argmax(axis=1) if len(doc_mentions) else numpy.zeros((0,), dtype=int)
-            pred = DocPrediction(doc_mentions, clusters, [], [], [], [])
             for j, slot in enumerate(best.tolist()):
                 pred.scores.append(float(probs[j, slot]))
                 if slot == 0:
@@ -287,6 +288,12 @@ class MultimodalCoref(TrainablePipe):
                     pred.refined_boxes.append(apply_deltas(box, deltas[rows][j], regions.image_size))
             predictions.append(pred)
         return predictions
+
+    def cluster(self, prediction: DocPrediction) -> List[List[int]]:
+        """Cluster a doc's mentions from their pairwise cosine similarities."""
+        if not prediction.mentions:
+            return []
+        return CLUSTERERS[self.cfg["linkage"]](prediction.similarities, self.cfg["threshold"])
 
     def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
         """Write clusters, mentions and groundings to the docs."""
@@ -334,6 +341,7 @@ class MultimodalCoref(TrainablePipe):
         inputs, _ = self._model_input(sample)
         self.model.initialize(X=inputs)
         self._ema = None
+        self._teacher = None
         self.cfg["model_settings"] = get_model_settings(self.model)
 
     def update(
@@ -360,8 +368,7 @@ class MultimodalCoref(TrainablePipe):
         teacher = None
         if self.cfg["label_prop_weight"] and outputs.batch is not None:
             if any(not get_clusters(eg.reference, self.prefix) for eg in examples):
-                with self._use_ema():
-                    teacher = rerun_module(self.model, outputs)
+                teacher = self._teacher_outputs(outputs)
         loss, d_outputs = self.get_loss(examples, outputs, teacher=teacher)
         backprop(d_outputs)
         if sgd is not None:
@@ -381,6 +388,16 @@ class MultimodalCoref(TrainablePipe):
                 self._ema = WeightAverage(self.model, self.cfg["ema_decay"])
             else:
                 self._ema.update(self.model)
+
+    def _teacher_outputs(self, outputs: CorefOutputs) -> CorefOutputs:
+        """The EMA teacher's outputs on the batch of a training forward pass."""
+        if self._ema is None:
+            return rerun_module(self.model, outputs)
+        if self._teacher is None:
+            from .pytorch_ema import Teacher
+
+            self._teacher = Teacher()
+        return outputs.with_arrays(self._teacher(self.model, self._ema, outputs.batch))
 
     @contextmanager
     def _use_ema(self):

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin, SpanGroup
+from spacy.tokens import Doc, DocBin, Span, SpanGroup
 from spacy.training import Example
-from spacy.util import logger, registry
+from spacy.util import filter_spans, logger, registry
 
 from .errors import AlignmentError, ConfigError, DataFormatError
 from .extensions import DEFAULT_CLUSTER_PREFIX
@@ -81,6 +81,7 @@ def make_multimodal_example(
     gold_mentions: bool = False,
     mentions_key: str = DEFAULT_MENTIONS_KEY,
     prefix: str = DEFAULT_CLUSTER_PREFIX,
+    mentions_as_entities: Optional[str] = None,
 ) -> Example:
     """An Example whose predicted doc is `nlp.make_doc(reference.text)` with the
     reference's `image_regions` and `trace_boxes` and, when `gold_mentions`,
@@ -99,7 +100,22 @@ def make_multimodal_example(
             spans = [span for _, group in get_cluster_groups(reference, prefix) for span in group]
         if spans is not None:
             predicted.spans[mentions_key] = _align_mentions(predicted, reference, spans, mentions_key)
+    if mentions_as_entities:
+        _mentions_to_entities(reference, mentions_key, prefix, mentions_as_entities)
     return Example(predicted, reference)
+
+
+def _mentions_to_entities(reference: Doc, mentions_key: str, prefix: str, label: str) -> None:
+    """Make the gold mentions the reference's entities (longest first where they
+    overlap, as entities cannot nest), to train an entity recognizer as a
+    mention detector."""
+    if mentions_key in reference.spans:
+        spans = list(reference.spans[mentions_key])
+    else:
+        spans = [span for _, group in get_cluster_groups(reference, prefix) for span in group]
+    reference.ents = [
+        Span(reference, span.start, span.end, label=label) for span in filter_spans(spans)
+    ]
 
 
 def _align_mentions(predicted: Doc, reference: Doc, spans: List, key: str) -> SpanGroup:
@@ -141,6 +157,9 @@ class MultimodalCorpus:
         skipped is logged. Coreference docs are not split into sentences, as
         that would cut clusters.
     limit: use at most this many docs (the first ones; 0: all).
+    mentions_as_entities: a label: make the gold mentions the reference's
+        entities with this label, to train an entity recognizer as a mention
+        detector (None: leave entities alone).
     shuffle: shuffle the docs on each pass, by `seed` and the pass number, so
         the order is the same on every run.
     """
@@ -156,9 +175,11 @@ class MultimodalCorpus:
         shuffle: bool = False,
         seed: int = 0,
         prefix: str = DEFAULT_CLUSTER_PREFIX,
+        mentions_as_entities: Optional[str] = None,
     ) -> None:
         corpus_files(path)
         self.path = Path(path)
+        self.mentions_as_entities = mentions_as_entities
         self.gold_mentions = gold_mentions
         self.mentions_key = mentions_key
         self.max_length = max_length
@@ -182,6 +203,7 @@ class MultimodalCorpus:
             yield make_multimodal_example(
                 nlp, doc, gold_mentions=self.gold_mentions,
                 mentions_key=self.mentions_key, prefix=self.prefix,
+                mentions_as_entities=self.mentions_as_entities,
             )
         if too_long:
             logger.warning(
@@ -389,13 +411,16 @@ def create_multimodal_corpus(
     shuffle: bool = False,
     seed: int = 0,
     cluster_prefix: str = DEFAULT_CLUSTER_PREFIX,
+    mentions_as_entities: Optional[str] = None,
 ) -> Callable[[Language], Iterable[Example]]:
     """Examples from `.spacy` files whose predicted docs keep the image regions
-    (and, with `gold_mentions`, the gold mentions in `doc.spans[mentions_key]`)."""
+    (and, with `gold_mentions`, the gold mentions in `doc.spans[mentions_key]`;
+    with `mentions_as_entities = "LABEL"`, the gold mentions as the reference's
+    entities, to train an entity recognizer as a mention detector)."""
     return MultimodalCorpus(
         path, gold_mentions=gold_mentions, mentions_key=mentions_key,
         max_length=max_length, limit=limit, shuffle=shuffle, seed=seed,
-        prefix=cluster_prefix,
+        prefix=cluster_prefix, mentions_as_entities=mentions_as_entities,
     )
 
 

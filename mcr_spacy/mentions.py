@@ -89,3 +89,21 @@ def create_span_group_mentions(key: str = DEFAULT_MENTIONS_KEY) -> MentionGetter
         return _sorted_unique(doc.spans[key])
 
     return get_span_group_mentions
+
+
+@registry.misc("mcr_spacy.span_group_or_entity_mentions.v1")
+def create_span_group_or_entity_mentions(
+    key: str = DEFAULT_MENTIONS_KEY, labels: Optional[List[str]] = None
+) -> MentionGetter:
+    """Mentions given in `doc.spans[key]` when the doc has that key (gold
+    mentions, the paper's protocol), else the doc's entities with one of
+    `labels` (all entities when None): the output of an entity recognizer
+    trained as a mention detector, for end-to-end use."""
+    label_set = None if labels is None else set(labels)
+
+    def get_span_group_or_entity_mentions(doc: Doc) -> List[Span]:
+        if key in doc.spans:
+            return _sorted_unique(doc.spans[key])
+        return _sorted_unique(e for e in doc.ents if label_set is None or e.label_ in label_set)
+
+    return get_span_group_or_entity_mentions

@@ -72,3 +72,30 @@ def _torch_state(model: Model) -> Iterator[Tuple[str, torch.Tensor]]:
             if isinstance(shim, PyTorchShim):
                 for name, tensor in shim._model.state_dict().items():
                     yield f"pytorch_{shim.id}_{name}", tensor
+
+
+class Teacher:
+    """A copy of a model's torch module that holds the averaged weights, run
+    without gradients on a student's batch (the student's weights, and the
+    autograd graph of its pending update, are never touched)."""
+
+    def __init__(self) -> None:
+        self.module = None
+
+    def __call__(self, model: Model, average: WeightAverage, batch: Dict[str, Any]) -> Tuple:
+        import copy
+
+        from .pytorch_wrapping import convert_inputs
+
+        wrapper = model.get_ref("torch")
+        shim = wrapper.shims[0]
+        if self.module is None:
+            self.module = copy.deepcopy(shim._model)
+        prefix = f"pytorch_{shim.id}_"
+        state = {k[len(prefix):]: v for k, v in average.torch.items() if k.startswith(prefix)}
+        self.module.load_state_dict(state)
+        self.module.eval()
+        args, _ = convert_inputs(wrapper, batch, False)
+        with torch.no_grad():
+            outputs = self.module(*args.args, **args.kwargs)
+        return tuple(torch2xp(t) for t in outputs)

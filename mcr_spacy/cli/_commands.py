@@ -8,3 +8,5 @@ from . import evaluate  # noqa: F401
 from . import convert_ln  # noqa: F401
 from . import benchmark  # noqa: F401
 from . import train_distributed  # noqa: F401
+from . import prepare  # noqa: F401
+from . import tune  # noqa: F401
