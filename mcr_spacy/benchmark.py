@@ -133,7 +133,8 @@ def generate_narration(
     """
     rng = numpy.random.default_rng(seed)
     if n_words is None:
-        n_words = int(rng.integers(words_range[0], words_range[1] + 1))
+        # The last sentence may add a few words: aim a little below the maximum.
+        n_words = int(rng.integers(words_range[0], words_range[1] - 11))
     if n_words < 1:
         raise ConfigError(f"n_words must be positive, got {n_words}.")
     target_mentions = int(numpy.clip(round(n_words / rng.uniform(5.0, 8.0)), *mentions_range))
@@ -194,10 +195,11 @@ def generate_narration(
         return f"the {others[int(rng.integers(0, len(others)))]}"
 
     ratio = n_words / max(target_mentions, 1)
-    while words < n_words:
-        use_mentions = len(mentions) * ratio <= words and len(mentions) < target_mentions
-        if use_mentions:
-            template = MENTION_TEMPLATES[int(rng.integers(0, len(MENTION_TEMPLATES)))]
+    while words < n_words or len(mentions) < target_mentions:
+        left = target_mentions - len(mentions)
+        if left > 0 and (len(mentions) * ratio <= words + ratio or words >= n_words):
+            fitting = [t for t in MENTION_TEMPLATES if t.count("{") - t.count("{rel}") - t.count("{adj}") <= left]
+            template = fitting[int(rng.integers(0, len(fitting)))]
         else:
             template = FILLERS[int(rng.integers(0, len(FILLERS)))]
         sentence_start = length + (1 if pieces else 0)
