@@ -290,6 +290,7 @@ class _Narration:
         self.length = 0
         self.mentions: List[Mention] = []
         self.last_by_pronoun: Dict[str, int] = {}
+        self.last_animate: Dict[str, int] = {}
 
     def say(self, text: str) -> "_Narration":
         self.parts.append(text)
@@ -302,6 +303,8 @@ class _Narration:
         self.mentions.append(Mention(start, self.length, ent.eid, tuple(tags)))
         if ent.cat.kind not in ("stuff",):
             self.last_by_pronoun[ent.pronoun] = ent.eid
+        if ent.cat.kind in ("person", "animal"):
+            self.last_animate[ent.pronoun] = ent.eid
         return self
 
     def chance(self, p: float) -> bool:
@@ -335,21 +338,24 @@ class _Narration:
         first: bool = False,
         attribute: Optional[str] = None,
         allow_pronoun: bool = True,
+        animate: bool = False,
     ) -> Tuple[str, Tuple[str, ...]]:
         """A later mention: a pronoun when the entity is the most recent one of
-        its gender and number, else a definite NP with its name, a synonym or a
-        hypernym, optionally picked out by an attribute (image-only cases)."""
+        its gender and number (or, with `animate`, the most recent animate one:
+        the predicate rules out things in between), else a definite NP with its
+        name, a synonym or a hypernym, optionally picked out by an attribute
+        (image-only cases)."""
         tags: List[str] = []
         if ent.group:
             tags.append("plural")
-        if (
-            attribute is None
-            and allow_pronoun
-            and self.last_by_pronoun.get(ent.pronoun) == ent.eid
-            and self.chance(0.5)
-        ):
+        nearest = self.last_by_pronoun.get(ent.pronoun) == ent.eid
+        animate_only = animate and not nearest and self.last_animate.get(ent.pronoun) == ent.eid
+        if attribute is None and allow_pronoun and (nearest or animate_only) and self.chance(0.5 if nearest else 0.7):
             word = PRONOUN_FORMS[ent.pronoun][0 if subject else 1]
-            return (cap(word) if first else word), tuple(tags + ["pronoun"])
+            tags.append("pronoun")
+            if animate_only:
+                tags.append("pronoun_skips_nearest")
+            return (cap(word) if first else word), tuple(tags)
         choices = [("name", ent.cat.name)]
         if ent.cat.synonyms:
             choices.append(("synonym", self.pick(ent.cat.synonyms)))
@@ -485,6 +491,18 @@ class SceneGenerator:
         cat = CATS[self.pick(options)]
         return new(cat, [self._clothing(cat, person.boxes[0])], colour=person.colour, parts_of=person.eid)
 
+    def _attributed(self, ent: Entity, attribute: str, definite: bool, noun: Optional[str] = None) -> str:
+        """'a tall man', 'the man in red', 'a man on the left', 'the black dog'."""
+        noun = noun or ent.cat.name
+        det = "the" if definite else None
+        if attribute in ("left", "right"):
+            text = f"{noun} on the {attribute}"
+        elif attribute in ALL_COLOURS and ent.cat.kind == "person":
+            text = f"{noun} in {attribute}"
+        else:
+            text = f"{attribute} {noun}"
+        return f"{det or article(text)} {text}"
+
     def _act(self, narr: _Narration, new: Any, ent: Entity) -> None:
         """What a person or animal is doing; sometimes looking at the camera,
         a mention with no box in the image."""
@@ -497,7 +515,9 @@ class SceneGenerator:
     def _companion(self, narr: _Narration, new: Any, persons: List[Category], W: float, H: float, opener: str) -> None:
         rng = self.rng
         pcat = self.pick(persons)
-        ocat = CATS[self.pick(("dog", "cat", "horse", "bicycle", "car", "bench", "bag", "ball", "umbrella"))]
+        animals = ("dog", "cat", "horse")
+        others = ("bicycle", "car", "bench", "bag", "ball", "umbrella")
+        ocat = CATS[self.pick(animals if narr.chance(0.55) else others)]
         slots = self._slots(2, W)
         order = rng.permutation(2)
         person = new(pcat, [self._place(pcat, slots[order[0]], W, H, None)], colour=self.pick(COLOURS))
@@ -526,9 +546,12 @@ class SceneGenerator:
         narr.mention(f"{article(clothes.colour)} {clothes.colour} {clothes.cat.name}", clothes, "intro", "singleton")
         narr.say(". ")
         person.stated.add("colour")
-        text, tags = narr.later(obj, subject=True, first=True)
+        branch = "colour" if (ocat.kind != "animal" or narr.chance(0.4)) and narr.chance(0.5) else "act"
+        # an animal doing something animate may be "it" although "a red shirt"
+        # came in between: the nearest "it" is not the referent
+        text, tags = narr.later(obj, subject=True, first=True, animate=branch == "act" and ocat.kind == "animal")
         narr.mention(text, obj, *tags)
-        if narr.chance(0.5):
+        if branch == "colour":
             narr.say(f" {narr.be(obj)} {obj.colour} in colour. ")
             obj.stated.add("colour")
         elif ocat.kind == "animal" and narr.chance(0.5):
@@ -561,29 +584,24 @@ class SceneGenerator:
             size = sizes[size_order[i]]
             box = self._place(cat, slots[side_order[i]], W, H, size)
             pair.append(new(cat, [box], colour=palette[colours[i]], size=size, side=("left", "right")[side_order[i]]))
-        intro_attr = self.pick(("colour", "none", "none"))
+        intro_attr = self.pick(("colour", "size", "side"))
         later_attrs = [a for a in ("size", "side", "colour") if a != intro_attr]
-        if narr.chance(0.35):
+        if narr.chance(0.3):
             # "two men": a plural mention of both, then each one by an attribute
             group = new(cat, [p.boxes[0] for p in pair], group=True)
             text, tags = narr.intro(group)
             narr.say(f"{opener} ").mention(text, group, *tags, "singleton").say(". ")
         else:
+            # "a man in red and a man in blue", "a tall man and a short man",
+            # "a man on the left and a man on the right": the antecedents are told
+            # apart by one attribute, the later mention by another
             narr.say(f"{opener} ")
             for i, ent in enumerate(pair):
                 if i:
                     narr.say(" and ")
-                text, tags = narr.intro(ent)
-                if i and not text.startswith("two"):
-                    text = "another " + text.split(" ", 1)[1]
-                narr.mention(text, ent, *tags)
-                if intro_attr == "colour":
-                    if cat.kind == "person":
-                        clothes = self._dress(narr, new, ent, W, H)
-                        narr.say(" in ").mention(f"{article(ent.colour)} {ent.colour} {clothes.cat.name}", clothes, "intro", "singleton")
-                    else:
-                        narr.say(f" which is {ent.colour}")
-                    ent.stated.add("colour")
+                attribute = {"size": ent.size, "side": ent.side, "colour": ent.colour}[intro_attr]
+                narr.mention(self._attributed(ent, attribute, definite=False), ent, "intro")
+                ent.stated.add(intro_attr)
             narr.say(". ")
         n_later = 1 + int(narr.chance(0.6))
         for _ in range(n_later):
