@@ -110,7 +110,9 @@ class MultimodalCorefModule(nn.Module):
         )
         self.regions = RegionEncoder(width, feature_width, n_labels, n_heads, dropout)
         self.layers = nn.ModuleList([FusionLayer(width, n_heads, dropout) for _ in range(n_layers)])
-        self.coref_head = nn.Sequential(nn.Linear(width, width), nn.GELU(), nn.Linear(width, width))
+        # Coreference embeddings see the mention and the region it is grounded
+        # to: mentions grounded to the same region come out close.
+        self.coref_head = nn.Sequential(nn.Linear(width * 2, width), nn.GELU(), nn.Linear(width, width))
         self.ground_query = nn.Linear(width, width)
         self.ground_key = nn.Linear(width, width)
         self.box_head = nn.Sequential(
@@ -172,7 +174,9 @@ class MultimodalCorefModule(nn.Module):
         attention = torch.softmax(logits.float(), dim=-1).to(regions.dtype)
         grounded = torch.einsum("bmr,brd->bmd", attention, regions)
         deltas = self.box_head(torch.cat([mentions, grounded], dim=-1))
-        embeddings = nn.functional.normalize(self.coref_head(mentions).float(), dim=-1)
+        embeddings = nn.functional.normalize(
+            self.coref_head(torch.cat([mentions, grounded], dim=-1)).float(), dim=-1
+        )
         region_space = nn.functional.normalize(self.itc_region(regions[:, 1:]).float(), dim=-1)
         return (
             embeddings[mention_mask],

@@ -10,3 +10,5 @@ from . import benchmark  # noqa: F401
 from . import train_distributed  # noqa: F401
 from . import prepare  # noqa: F401
 from . import tune  # noqa: F401
+from . import phenomena  # noqa: F401
+from . import compare  # noqa: F401

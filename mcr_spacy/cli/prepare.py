@@ -67,3 +67,57 @@ def annotate_mentions_cli(
     write_docbin(docs, output_path)
     report.print()
     msg.good(f"Wrote {len(docs)} docs to {output_path}")
+
+
+@app.command("export-texts")
+def export_texts_cli(
+    paths: List[Path] = typer.Argument(..., help=".spacy files (or folders) to read, then the output .jsonl file."),
+) -> None:
+    """Write the texts of .spacy corpora as JSONL ({"text": ...} per line), the
+    input of `spacy pretrain`. The last path is the output file."""
+    import srsly
+
+    if len(paths) < 2:
+        msg.fail("Give at least one input and the output .jsonl path.", exits=1)
+    *inputs, output = paths
+    nlp = spacy.blank("en")
+    texts = [
+        {"text": doc.text}
+        for path in inputs for file in corpus_files(path)
+        for doc in DocBin().from_disk(file).get_docs(nlp.vocab)
+    ]
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.tmp")
+    srsly.write_jsonl(tmp, texts)
+    tmp.replace(output)
+    msg.good(f"Wrote {len(texts)} texts to {output}")
+
+
+CIN_FILES = (
+    "cin_annotations/testval_annotations.json",
+    "faster_rcnn_image_features/val_features_compress.hdf5",
+    "faster_rcnn_image_features/val_imgid2idx.pkl",
+    "faster_rcnn_image_features/val_detection_dict.json",
+    "faster_rcnn_image_features/test_features_compress.hdf5",
+    "faster_rcnn_image_features/test_imgid2idx.pkl",
+    "faster_rcnn_image_features/test_detection_dict.json",
+    "flk30k_LN.json",
+    "flk30k_LN_label.h5",
+)
+
+
+@app.command("check-cin")
+def check_cin_cli(
+    data_dir: Path = typer.Argument(..., help="Folder where the CIN release has been placed."),
+) -> None:
+    """Check that the real CIN files (annotations, MAF region features,
+    Flickr30k narrations) are in DATA_DIR, and say which are missing."""
+    missing = [name for name in CIN_FILES if not (data_dir / name).exists()]
+    if missing:
+        msg.fail(
+            f"{len(missing)} CIN file(s) missing under {data_dir}: " + ", ".join(missing),
+            "Download them from the authors' Google Drive (see the assets in project.yml, "
+            "folder 1RId8PI3KKMKVPE4vuCBFU1ugZI_wfe7m) and place them there.",
+            exits=1,
+        )
+    msg.good(f"All {len(CIN_FILES)} CIN files are in {data_dir}")

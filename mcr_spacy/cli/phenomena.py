@@ -1,0 +1,63 @@
+"""`python -m mcr_spacy phenomena`: scores per phenomenon, with and without the image."""
+import json
+from pathlib import Path
+from typing import Optional
+
+import spacy
+import typer
+from wasabi import msg
+
+from ..convert.common import write_bytes_atomic
+from ..errors import DataFormatError, MultimodalCorefError
+from ..phenomena import compare_with_text_only
+from . import app
+from .evaluate import component_keys, make_predicted_doc, read_reference_docs
+
+
+@app.command("phenomena")
+def phenomena_cli(
+    model: str = typer.Argument(..., help="Trained pipeline with a multimodal_coref component."),
+    data_path: Path = typer.Argument(..., help="Gold data (.spacy) of the tagged data set, e.g. the synthetic test split."),
+    tags_path: Path = typer.Argument(..., help="The phenomenon tags: synth_phenomena.json written by `synth`."),
+    gold_mentions: bool = typer.Option(False, "--gold-mentions", help="Give the model the gold mentions."),
+    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the scores as JSON here."),
+) -> None:
+    """Antecedent and grounding accuracy per phenomenon (pronoun, synonym,
+    hypernym, image_only, ...), for the model with the image and for the same
+    model with the regions removed (text only).
+
+    TAGS_PATH maps each image id to {"mentions": [{"start", "end", "chain",
+    "tags"}]} (character offsets into the narration). A mention's antecedent is
+    right when its earlier predicted cluster-mates are exactly its earlier gold
+    cluster-mates (mentions with a gold antecedent only)."""
+    try:
+        tagged = json.loads(tags_path.read_text(encoding="utf8"))
+    except (OSError, ValueError) as err:
+        msg.fail(f"Could not read the phenomenon tags {tags_path}: {err}", exits=1)
+    nlp = spacy.load(model)
+    prefix, key = component_keys(nlp)
+    try:
+        references = read_reference_docs(nlp, data_path)
+        results = compare_with_text_only(
+            nlp, references, tagged, prefix=prefix, mentions_key=key,
+            make_doc=lambda ref: make_predicted_doc(nlp, ref, use_gold_mentions=gold_mentions, prefix=prefix),
+        )
+    except (MultimodalCorefError, DataFormatError) as err:
+        msg.fail(str(err), exits=1)
+    rows = []
+    for tag, with_image in results["with_image"].items():
+        text_only = results["text_only"][tag]
+        rows.append((
+            tag, with_image["n_with_antecedent"], _pct(with_image["antecedent_acc"]),
+            _pct(text_only["antecedent_acc"]), with_image["n_with_box"],
+            _pct(with_image["grounding_acc"]), _pct(text_only["grounding_acc"]),
+        ))
+    msg.divider(f"Phenomena ({'gold' if gold_mentions else 'predicted'} mentions)")
+    msg.table(rows, header=("tag", "n", "antecedent", "text only", "n boxes", "grounding", "text only"))
+    if output is not None:
+        write_bytes_atomic(json.dumps(results, indent=2).encode("utf8"), output)
+        msg.good(f"Saved the scores to {output}")
+
+
+def _pct(value: Optional[float]) -> str:
+    return "-" if value is None else f"{100 * value:.2f}"
