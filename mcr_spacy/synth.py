@@ -21,6 +21,7 @@ Written files (under OUT_DIR):
 - `gold/{split}/<id>.json`: gold chains as scorch JSON, like CIN's `gold.zip`
 - `synth_phenomena.json`: for every gold mention, the phenomena it exercises
 """
+import io
 import json
 import os
 import pickle
@@ -873,8 +874,6 @@ def write_ln(out_dir: Path, scenes: Sequence[Scene], rng: numpy.random.Generator
         trace = _trace_boxes(rng, scene, words)
         path = out_dir / "flk30k_LN_trace_box" / f"{scene.image_id}.npy"
         path.parent.mkdir(parents=True, exist_ok=True)
-        import io
-
         buf = io.BytesIO()
         numpy.save(buf, trace)
         write_bytes_atomic(buf.getvalue(), path)

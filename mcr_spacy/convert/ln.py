@@ -19,7 +19,7 @@ Regions come from the split's MAF feature files (see `features.py`).
 """
 import json
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Iterator, List, Optional, Tuple, Union
 
 import numpy
 import spacy
