@@ -183,6 +183,15 @@ def test_whitespace_around_mention_is_trimmed(tmp_path):
     assert "a dog" in [s.text for s in doc.spans["mentions"]]
 
 
+def test_a_bare_box_is_one_box(tmp_path):
+    records = make_records()
+    records[0]["target_bboxes"][1] = [50.0, 60.0, 20.0, 25.5]
+    write_cin(tmp_path, records)
+    docs, _ = read_cin(tmp_path, splits=["val"])
+    dog = [s for c in get_clusters(docs["val"][0]) for s in c if s.text == "a dog"][0]
+    assert [list(b) for b in dog._.grounding["boxes"]] == [pytest.approx([250.0, 240.0, 350.0, 342.0])]
+
+
 def test_query_text_disagreeing_with_offsets(tmp_path):
     records = make_records()
     records[0]["query"][2] = "She"

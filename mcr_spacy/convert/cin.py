@@ -129,7 +129,7 @@ def check_record(record: Any, i: int, path: Any) -> None:
             raise DataFormatError(
                 f"{where}: 'target_bboxes' of mention {j} must be a list of [x, y, w, h] boxes."
             )
-        for box in boxes:
+        for box in mention_boxes(boxes):
             if (
                 not isinstance(box, (list, tuple))
                 or len(box) != 4
@@ -140,6 +140,15 @@ def check_record(record: Any, i: int, path: Any) -> None:
                     f"{where}: mention {j} has the box {box!r}; boxes are [x, y, w, h] in "
                     f"percent of the image size (four finite numbers)."
                 )
+
+
+def mention_boxes(value: Any) -> List[Any]:
+    """A mention's boxes: a list of `[x, y, w, h]`, also accepting one bare box."""
+    if value is None:
+        return []
+    if len(value) == 4 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        return [value]
+    return list(value)
 
 
 def load_split_ids(annotations_path: Path) -> Dict[str, str]:
@@ -256,8 +265,8 @@ def record_to_doc(
         key = (span.start_char, span.end_char)
         if (key[0], key[1]) != (start, end):
             report.keep("mentions aligned after trimming whitespace")
-        mention_boxes = []
-        for box in record["target_bboxes"][j] or []:
+        kept_boxes = []
+        for box in mention_boxes(record["target_bboxes"][j]):
             px = percent_to_pixels(box, width, height)
             clipped = [
                 min(max(px[0], 0.0), width), min(max(px[1], 0.0), height),
@@ -272,7 +281,7 @@ def record_to_doc(
                 continue
             if clipped != px:
                 report.keep("gold boxes clipped to the image")
-            mention_boxes.append(clipped)
+            kept_boxes.append(clipped)
         if key in owner:
             if owner[key] != chain:
                 problems.skip(
@@ -281,13 +290,13 @@ def record_to_doc(
                 )
                 continue
             report.keep("duplicate mentions merged")
-            for box in mention_boxes:
+            for box in kept_boxes:
                 if box not in boxes[key]:
                     boxes[key].append(box)
             continue
         owner[key] = chain
         chains.setdefault(chain, []).append(key)
-        boxes[key] = mention_boxes
+        boxes[key] = kept_boxes
     clusters = list(chains.values())
     annotate_gold(doc, clusters, boxes, prefix=prefix)
     set_mentions(doc, [m for cluster in clusters for m in cluster], mentions_key)
