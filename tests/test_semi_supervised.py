@@ -1,0 +1,89 @@
+"""Each training objective lowers its own loss; the EMA teacher predicts and is saved."""
+import pytest
+import spacy
+from spacy.training import Example
+
+from .util import make_examples, predictions
+
+OBJECTIVES = ("coref", "grounding", "bbox", "itc", "label_prop")
+SMALL_MODEL = {"hidden_width": 32, "n_heads": 2, "n_layers": 1, "dropout": 0.0}
+
+
+def make_nlp(**config):
+    nlp = spacy.blank("en")
+    cfg = {"model": dict(SMALL_MODEL), "use_ema": False}
+    cfg.update(config)
+    nlp.add_pipe("multimodal_coref", config=cfg)
+    return nlp
+
+
+def unlabelled(examples):
+    """The same docs without gold clusters (only regions and mentions)."""
+    out = []
+    for eg in examples:
+        reference = eg.predicted.copy()
+        out.append(Example(eg.predicted.copy(), reference))
+    return out
+
+
+@pytest.mark.parametrize("objective", OBJECTIVES)
+def test_objective_lowers_its_loss(objective):
+    weights = {f"{name}_weight": 0.0 for name in OBJECTIVES}
+    weights[f"{objective}_weight"] = 1.0
+    extra = {}
+    if objective == "label_prop":
+        extra = {"pseudo_coref_threshold": 0.3, "pseudo_grounding_threshold": 0.3, "ema_decay": 0.9}
+    nlp = make_nlp(**weights, **extra)
+    spacy.util.fix_random_seed(0)
+    examples = make_examples(nlp, n=6)
+    if objective == "label_prop":
+        examples = unlabelled(examples)
+    optimizer = nlp.initialize(lambda: examples)
+    history = []
+    for _ in range(15):
+        losses = nlp.update(examples, sgd=optimizer, drop=0.0)
+        history.append(losses[f"multimodal_coref_{objective}"])
+    assert set(k for k in losses if k.startswith("multimodal_coref_")) == {f"multimodal_coref_{objective}"}
+    assert history[0] > 0
+    assert sum(history[-3:]) / 3 < 0.7 * history[0], history
+
+
+def test_unlabelled_examples_train_only_unlabelled_objectives():
+    nlp = make_nlp(label_prop_weight=1.0, itc_weight=1.0, pseudo_coref_threshold=0.3)
+    examples = unlabelled(make_examples(nlp, n=4))
+    optimizer = nlp.initialize(lambda: examples)
+    losses = nlp.update(examples, sgd=optimizer)
+    assert losses["multimodal_coref_coref"] == 0.0
+    assert losses["multimodal_coref_grounding"] == 0.0
+    assert losses["multimodal_coref_itc"] > 0.0
+
+
+def test_mixed_batch_of_labelled_and_unlabelled():
+    nlp = make_nlp(label_prop_weight=1.0, itc_weight=0.1)
+    labelled = make_examples(nlp, n=4)
+    mixed = labelled[:2] + unlabelled(labelled[2:])
+    optimizer = nlp.initialize(lambda: mixed)
+    for _ in range(3):
+        losses = nlp.update(mixed, sgd=optimizer)
+    assert losses["multimodal_coref_coref"] > 0.0
+    assert "multimodal_coref_label_prop" in losses
+
+
+def test_ema_weights_predict_and_are_saved(tmp_path):
+    nlp = make_nlp(use_ema=True, ema_decay=0.999)
+    examples = make_examples(nlp, n=4)
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(10):
+        nlp.update(examples, sgd=optimizer)
+    coref = nlp.get_pipe("multimodal_coref")
+    assert coref._ema.differs_from(coref.model)
+    docs = [eg.predicted.copy() for eg in examples]
+    with_ema = [predictions(nlp(d.copy())) for d in docs]
+    coref.cfg["use_ema"] = False
+    online = [predictions(nlp(d.copy())) for d in docs]
+    coref.cfg["use_ema"] = True
+    assert with_ema != online
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    loaded.get_pipe("multimodal_coref").cfg["use_ema"] = False  # its weights are the averages
+    assert [predictions(loaded(d.copy())) for d in docs] == with_ema
