@@ -31,6 +31,9 @@ def write_bytes_atomic(data: bytes, path: Union[str, Path]) -> None:
     try:
         with os.fdopen(fd, "wb") as file_:
             file_.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; give the usual mode
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
