@@ -74,6 +74,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "grounding_weight": 1.0,
         "bbox_weight": 1.0,
         "temperature": 0.1,
+        "grounding_agreement": 0.3,
         "itc_weight": 0.1,
         "itc_temperature": 0.1,
         "label_prop_weight": 1.0,
@@ -109,6 +110,7 @@ def make_multimodal_coref(
     grounding_weight: float,
     bbox_weight: float,
     temperature: float,
+    grounding_agreement: float,
     itc_weight: float,
     itc_temperature: float,
     label_prop_weight: float,
@@ -137,6 +139,7 @@ def make_multimodal_coref(
         grounding_weight=grounding_weight,
         bbox_weight=bbox_weight,
         temperature=temperature,
+        grounding_agreement=grounding_agreement,
         itc_weight=itc_weight,
         itc_temperature=itc_temperature,
         label_prop_weight=label_prop_weight,
@@ -184,6 +187,7 @@ class MultimodalCoref(TrainablePipe):
         grounding_weight: float = 1.0,
         bbox_weight: float = 1.0,
         temperature: float = 0.1,
+        grounding_agreement: float = 0.0,
         itc_weight: float = 0.0,
         itc_temperature: float = 0.1,
         label_prop_weight: float = 0.0,
@@ -202,6 +206,8 @@ class MultimodalCoref(TrainablePipe):
                 f"temperature and itc_temperature must be positive, got {temperature} "
                 f"and {itc_temperature}."
             )
+        if not 0.0 <= grounding_agreement <= 1.0:
+            raise ConfigError(f"grounding_agreement must be in [0, 1], got {grounding_agreement}.")
         if not 0.0 <= ema_decay < 1.0:
             raise ConfigError(f"ema_decay must be in [0, 1), got {ema_decay}.")
         self.vocab = vocab
@@ -219,6 +225,7 @@ class MultimodalCoref(TrainablePipe):
             "grounding_weight": grounding_weight,
             "bbox_weight": bbox_weight,
             "temperature": temperature,
+            "grounding_agreement": grounding_agreement,
             "itc_weight": itc_weight,
             "itc_temperature": itc_temperature,
             "label_prop_weight": label_prop_weight,
@@ -269,11 +276,9 @@ class MultimodalCoref(TrainablePipe):
         for doc, doc_mentions, rows in zip(docs, mentions, outputs.doc_slices()):
             regions = doc._.image_regions
             n_regions = 0 if regions is None else len(regions)
-            emb = embeddings[rows]
-            pred = DocPrediction(doc_mentions, [], emb @ emb.T, [], [], [], [])
+            probs = _softmax(logits[rows, : n_regions + 1].astype("float64"))
+            pred = DocPrediction(doc_mentions, [], self._similarities(embeddings[rows], probs), [], [], [], [])
             pred.clusters = self.cluster(pred)
-            doc_logits = logits[rows, : n_regions + 1].astype("float64")
-            probs = _softmax(doc_logits)
             best = probs.argmax(axis=1) if len(doc_mentions) else numpy.zeros((0,), dtype=int)
             for j, slot in enumerate(best.tolist()):
                 pred.scores.append(float(probs[j, slot]))
@@ -288,6 +293,15 @@ class MultimodalCoref(TrainablePipe):
                     pred.refined_boxes.append(apply_deltas(box, deltas[rows][j], regions.image_size))
             predictions.append(pred)
         return predictions
+
+    def _similarities(self, embeddings: numpy.ndarray, probs: numpy.ndarray) -> numpy.ndarray:
+        """Pairwise coreference scores: embedding cosine mixed with the
+        probability of being grounded to the same region."""
+        sim = embeddings @ embeddings.T
+        weight = self.cfg["grounding_agreement"]
+        if weight:
+            sim = (1.0 - weight) * sim + weight * (probs[:, 1:] @ probs[:, 1:].T)
+        return sim
 
     def cluster(self, prediction: DocPrediction) -> List[List[int]]:
         """Cluster a doc's mentions from their pairwise cosine similarities."""
@@ -434,6 +448,7 @@ class MultimodalCoref(TrainablePipe):
         parts, grads = loss_and_gradient(
             outputs.arrays, targets, outputs.row_docs, outputs.n_regions,
             weights, self.cfg["temperature"], self.cfg["itc_temperature"],
+            self.cfg["grounding_agreement"],
         )
         self._last_losses = parts
         total = sum(weights[name] * value for name, value in parts.items())
@@ -469,9 +484,9 @@ class MultimodalCoref(TrainablePipe):
             if gold is None:
                 if teacher is not None and rows.stop > rows.start:
                     pseudo_mask[rows] = True
-                    emb = teacher_emb[rows]
-                    pseudo_positives[rows, rows] = emb @ emb.T > self.cfg["pseudo_coref_threshold"]
                     probs = _softmax(teacher_logits[rows, : outputs.n_regions[i] + 1])
+                    sim = self._similarities(teacher_emb[rows], probs)
+                    pseudo_positives[rows, rows] = sim > self.cfg["pseudo_coref_threshold"]
                     confident = probs.max(axis=1) > self.cfg["pseudo_grounding_threshold"]
                     for j in numpy.nonzero(confident)[0].tolist():
                         pseudo_ground_target[rows.start + j, int(probs[j].argmax())] = 1.0

@@ -41,23 +41,38 @@ class Targets:
     itc_docs: numpy.ndarray
 
 
+def coreference_similarity(
+    embeddings: torch.Tensor, logits: torch.Tensor, agreement_weight: float
+) -> torch.Tensor:
+    """Pairwise coreference scores: cosine of the embeddings, mixed with the
+    probability that two mentions are grounded to the same region
+    (`sum_r p_i(r) p_j(r)` over real regions, not the "no region" slot)."""
+    sim = embeddings @ embeddings.T
+    if agreement_weight:
+        probs = torch.softmax(logits, dim=-1)[:, 1:]
+        sim = (1.0 - agreement_weight) * sim + agreement_weight * (probs @ probs.T)
+    return sim
+
+
 def supervised_contrastive_loss(
-    embeddings: torch.Tensor, doc_index: torch.Tensor, positives: torch.Tensor,
+    sim: torch.Tensor, doc_index: torch.Tensor, positives: torch.Tensor,
     mask: torch.Tensor, temperature: float,
 ) -> torch.Tensor:
-    """Supervised contrastive loss within each doc: positives are the given
-    coreferent pairs (never the anchor itself); the denominator runs over every
-    other mention of the doc."""
-    n = embeddings.shape[0]
-    sim = embeddings @ embeddings.T / temperature
+    """Supervised contrastive loss within each doc over pairwise scores `sim`:
+    positives are the given coreferent pairs (never the anchor itself); the
+    denominator runs over every other mention of the doc."""
+    n = sim.shape[0]
+    if n == 0:
+        return sim.sum() * 0.0
+    sim = sim / temperature
     same_doc = doc_index.unsqueeze(0) == doc_index.unsqueeze(1)
-    not_self = ~torch.eye(n, dtype=torch.bool, device=embeddings.device)
+    not_self = ~torch.eye(n, dtype=torch.bool, device=sim.device)
     candidates = same_doc & not_self & mask.unsqueeze(0) & mask.unsqueeze(1)
     positives = candidates & positives
     n_pos = positives.sum(dim=1)
     anchors = n_pos > 0
     if not bool(anchors.any()):
-        return embeddings.sum() * 0.0
+        return sim.sum() * 0.0
     sim = sim.masked_fill(~candidates, -1e9)
     log_prob = sim - torch.logsumexp(sim, dim=1, keepdim=True)
     pos_log_prob = (log_prob * positives).sum(dim=1)[anchors] / n_pos[anchors]
@@ -122,6 +137,7 @@ def image_text_contrastive_loss(
 def loss_and_gradient(
     arrays: Tuple, targets: Targets, row_docs, n_regions,
     weights: Dict[str, float], temperature: float, itc_temperature: float,
+    agreement_weight: float = 0.0,
 ) -> Tuple[Dict[str, float], Tuple]:
     """Every objective with a non-zero weight, and the gradient of their weighted
     sum with respect to the model outputs (thinc arrays, in the order of
@@ -135,9 +151,11 @@ def loss_and_gradient(
 
     doc_index = tensor(targets.doc_index)
     losses = {}
+    if weights.get("coref") or weights.get("label_prop"):
+        sim = coreference_similarity(emb, logits, agreement_weight)
     if weights.get("coref"):
         losses["coref"] = supervised_contrastive_loss(
-            emb, doc_index, tensor(targets.positives, torch.bool),
+            sim, doc_index, tensor(targets.positives, torch.bool),
             tensor(targets.coref_mask, torch.bool), temperature,
         )
     if weights.get("grounding"):
@@ -160,7 +178,7 @@ def loss_and_gradient(
         )
     if weights.get("label_prop"):
         losses["label_prop"] = supervised_contrastive_loss(
-            emb, doc_index, tensor(targets.pseudo_positives, torch.bool),
+            sim, doc_index, tensor(targets.pseudo_positives, torch.bool),
             tensor(targets.pseudo_mask, torch.bool), temperature,
         ) + grounding_loss(
             logits, tensor(targets.pseudo_ground_target, torch.float32),
