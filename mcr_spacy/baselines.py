@@ -8,6 +8,7 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Span
 
+from .clustering import UnionFind
 from .regions import ImageRegions
 from .scoring import Offsets, offsets
 
@@ -132,22 +133,6 @@ def _compatible(pronoun: str, antecedent: Span) -> bool:
     return cls == "neuter"
 
 
-class _UnionFind:
-    def __init__(self, n: int) -> None:
-        self.parent = list(range(n))
-
-    def find(self, i: int) -> int:
-        while self.parent[i] != i:
-            self.parent[i] = self.parent[self.parent[i]]
-            i = self.parent[i]
-        return i
-
-    def union(self, i: int, j: int) -> None:
-        a, b = self.find(i), self.find(j)
-        if a != b:
-            self.parent[max(a, b)] = min(a, b)
-
-
 def singleton_clusters(mentions: Iterable[Span]) -> List[List[Offsets]]:
     """Baseline: every mention its own cluster."""
     return [[offsets(span)] for span in _sorted(mentions)]
@@ -159,7 +144,7 @@ def string_match_clusters(mentions: Iterable[Span], *, head_match: bool = True) 
     pronoun joins the nearest preceding mention compatible in gender, number
     and animacy ("he" -> a man, "it" -> a thing, "they" -> a plural)."""
     spans = _sorted(mentions)
-    uf = _UnionFind(len(spans))
+    uf = UnionFind(len(spans))
     by_text: Dict[str, int] = {}
     by_head: Dict[str, int] = {}
     for i, span in enumerate(spans):
