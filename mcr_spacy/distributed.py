@@ -127,14 +127,18 @@ def _train(pd, info, config_path: Path, output_path: Optional[Path], overrides: 
     T = registry.resolve(config["training"], schema=ConfigSchemaTraining)
     train_corpus, dev_corpus = resolve_dot_names(config, [T["train_corpus"], T["dev_corpus"]])
     frozen = list(T["frozen_components"])
-    models = [
-        proc.model for name, proc in nlp.pipeline
+    trainable = [
+        proc for name, proc in nlp.pipeline
         if name not in frozen and getattr(proc, "is_trainable", False) and proc.model not in (True, False, None)
     ]
-    sync = pd.GradientSync(models)
+    sync = pd.GradientSync([proc.model for proc in trainable])
     sync.check_same_everywhere()
     sync.broadcast_params(src=0)
     optimizer = pd.AllReduceOptimizer(T["optimizer"], sync)
+    # spaCy's loop calls each component's finish_update after all backward
+    # passes: the first one of each step averages the gradients.
+    for proc in trainable:
+        proc.finish_update = optimizer.wrap_finish_update(proc.finish_update)
 
     shard = shard_corpus(train_corpus, rank, world_size)
     max_epochs = T["max_epochs"]
@@ -157,13 +161,6 @@ def _train(pd, info, config_path: Path, output_path: Optional[Path], overrides: 
         result = evaluate_here() if is_main else None
         return pd.broadcast_object(result, src=0)
 
-    user_before_update = T["before_update"]
-
-    def before_update(nlp: Language, args: Dict[str, Any]) -> None:
-        sync.ensure_grads()
-        if user_before_update:
-            user_before_update(nlp, args)
-
     before_to_disk = create_before_to_disk_callback(T["before_to_disk"])
 
     def save_checkpoint(is_best: bool) -> None:
@@ -183,7 +180,7 @@ def _train(pd, info, config_path: Path, output_path: Optional[Path], overrides: 
         eval_frequency=T["eval_frequency"],
         exclude=frozen,
         annotating_components=T["annotating_components"],
-        before_update=before_update,
+        before_update=T["before_update"],
     )
     if is_main and output_path is not None:
         output_path.mkdir(parents=True, exist_ok=True)

@@ -5,7 +5,7 @@ import datetime
 import hashlib
 import os
 from dataclasses import dataclass
-from typing import Any, Iterable, List, Optional, Tuple
+from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
 import torch
@@ -123,6 +123,11 @@ class _Slot:
             param = self.node.get_param(self.param_name)
             self.node.set_grad(self.param_name, self.node.ops.alloc(param.shape, dtype=param.dtype))
 
+    def has_grad(self) -> bool:
+        if self.torch_param is not None:
+            return self.torch_param.grad is not None
+        return bool(self.node.has_grad(self.param_name))
+
     def grad(self) -> torch.Tensor:
         """The gradient, as a tensor sharing its memory."""
         self.ensure_grad()
@@ -169,10 +174,6 @@ class GradientSync:
                     f"must initialize from the same config and the same training corpus."
                 )
 
-    def ensure_grads(self) -> None:
-        for slot in self.slots:
-            slot.ensure_grad()
-
     def broadcast_params(self, src: int = 0) -> None:
         """Copy rank `src`'s parameters to every rank."""
         if not is_distributed():
@@ -185,13 +186,19 @@ class GradientSync:
                 slot.node.set_param(slot.param_name, torch2xp(tensor, ops=slot.node.ops))
 
     def all_reduce_grads(self) -> None:
-        """Replace every gradient by its mean over the ranks (one flat
-        all-reduce per dtype), in place."""
+        """Replace every gradient by its mean over the ranks, in place (one
+        flat all-reduce per dtype). A parameter with a gradient on some rank
+        but not on another gets a zero gradient there first, so that every
+        rank then updates the same parameters; one without a gradient on any
+        rank stays without (and is not updated, as in one process)."""
         if not is_distributed():
             return
         world_size = dist.get_world_size()
-        grads = [slot.grad() for slot in self.slots]
-        by_dtype = {}
+        has = torch.tensor([slot.has_grad() for slot in self.slots], dtype=torch.int32, device=_device())
+        dist.all_reduce(has, op=dist.ReduceOp.MAX)
+        active = [slot for slot, flag in zip(self.slots, has.tolist()) if flag]
+        grads = [slot.grad() for slot in active]
+        by_dtype: Dict[torch.dtype, List[int]] = {}
         for i, grad in enumerate(grads):
             by_dtype.setdefault(grad.dtype, []).append(i)
         for dtype, indices in by_dtype.items():
@@ -203,7 +210,7 @@ class GradientSync:
                 n = grads[i].numel()
                 chunk = flat[offset: offset + n].view_as(grads[i])
                 offset += n
-                slot = self.slots[i]
+                slot = active[i]
                 if slot.torch_param is not None:
                     grads[i].copy_(chunk)
                 else:
@@ -221,21 +228,34 @@ class GradientSync:
 
 
 class AllReduceOptimizer:
-    """Wraps a thinc optimizer: on its first call after each
-    `step_schedules()` (that is, once per training step, after every
-    component's backward pass and before any parameter changes), all
-    gradients of the pipeline are averaged over the ranks; then each call is
-    passed on. Every rank thus applies the same update to the same weights."""
+    """Wraps a thinc optimizer so that, once per training step, all gradients
+    of the pipeline are averaged over the ranks before any parameter changes.
+
+    The averaging runs in the first `finish_update` of a step (wrap each
+    trainable component with `wrap_finish_update`), after every component's
+    backward pass, or else at the optimizer's first call of the step;
+    `step_schedules()` (called by spaCy's loop after each step) starts the
+    next step. Every rank thus applies the same update to the same weights."""
 
     def __init__(self, optimizer: Optimizer, sync: GradientSync) -> None:
         self.__dict__["_optimizer"] = optimizer
         self.__dict__["_sync"] = sync
         self.__dict__["_synced"] = False
 
-    def __call__(self, key, weights, gradient, *, lr_scale: float = 1.0):
+    def sync_once(self) -> None:
         if not self._synced:
             self._sync.all_reduce_grads()
             self.__dict__["_synced"] = True
+
+    def wrap_finish_update(self, finish_update: Callable[[Any], None]) -> Callable[[Any], None]:
+        def finish_update_after_sync(sgd: Any) -> None:
+            self.sync_once()
+            finish_update(sgd)
+
+        return finish_update_after_sync
+
+    def __call__(self, key, weights, gradient, *, lr_scale: float = 1.0):
+        self.sync_once()
         return self._optimizer(key, weights, gradient, lr_scale=lr_scale)
 
     def step_schedules(self) -> None:
