@@ -47,7 +47,7 @@ print("RESULT " + json.dumps({"one": one, "two": two}))
 '''
 
 
-def run_script(tmp_path: Path, timeout: float = 120):
+def run_script(tmp_path: Path, timeout: float = 90):
     script = tmp_path / "pipe_n_process.py"
     script.write_text(SCRIPT)
     # torch's default thread count: the case where a forked worker inherits a
