@@ -237,5 +237,6 @@ def _train(pd, info, config_path: Path, output_path: Optional[Path], overrides: 
             f"The ranks ended with different weights (fingerprints {fingerprints}): "
             f"gradients were not synchronised. Please report this with your config."
         )
-    say(msg.good(f"All {world_size} ranks hold identical weights after {n_steps} steps") or "")
+    if world_size > 1:
+        say(msg.good(f"All {world_size} ranks hold identical weights after {n_steps} steps") or "")
     return summary
