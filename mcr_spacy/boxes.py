@@ -31,18 +31,22 @@ def box_iou(boxes_a: numpy.ndarray, boxes_b: numpy.ndarray, inclusive: bool = Fa
 def apply_deltas(box: Sequence[float], deltas: Sequence[float], image_size: Sequence[float]) -> list:
     """Refine a pixel box by `(dx, dy, dw, dh)` deltas predicted in normalised
     coordinates; the result is clipped to the image."""
+    return [float(v) for v in apply_deltas_many([box], [deltas], image_size)[0]]
+
+
+def apply_deltas_many(boxes: numpy.ndarray, deltas: numpy.ndarray, image_size: Sequence[float]) -> numpy.ndarray:
+    """`apply_deltas` for many boxes at once: `boxes` [N, 4] pixels, `deltas`
+    [N, 4]; returns [N, 4] pixel boxes clipped to the image."""
     width, height = float(image_size[0]), float(image_size[1])
-    x1, y1, x2, y2 = box[0] / width, box[1] / height, box[2] / width, box[3] / height
-    w, h = max(x2 - x1, 1e-4), max(y2 - y1, 1e-4)
-    cx, cy = x1 + 0.5 * w, y1 + 0.5 * h
-    dx, dy, dw, dh = (float(d) / wt for d, wt in zip(deltas, DELTA_WEIGHTS))
-    dw, dh = min(dw, DELTA_SCALE_CLAMP), min(dh, DELTA_SCALE_CLAMP)
-    pcx, pcy = cx + dx * w, cy + dy * h
-    pw, ph = w * math.exp(dw), h * math.exp(dh)
-    out = [
-        min(max(pcx - 0.5 * pw, 0.0), 1.0) * width,
-        min(max(pcy - 0.5 * ph, 0.0), 1.0) * height,
-        min(max(pcx + 0.5 * pw, 0.0), 1.0) * width,
-        min(max(pcy + 0.5 * ph, 0.0), 1.0) * height,
-    ]
-    return [float(v) for v in out]
+    size = numpy.asarray([width, height, width, height], dtype="float64")
+    b = numpy.asarray(boxes, dtype="float64").reshape((-1, 4)) / size
+    w = numpy.maximum(b[:, 2] - b[:, 0], 1e-4)
+    h = numpy.maximum(b[:, 3] - b[:, 1], 1e-4)
+    cx, cy = b[:, 0] + 0.5 * w, b[:, 1] + 0.5 * h
+    d = numpy.asarray(deltas, dtype="float64").reshape((-1, 4)) / numpy.asarray(DELTA_WEIGHTS, dtype="float64")
+    dw = numpy.minimum(d[:, 2], DELTA_SCALE_CLAMP)
+    dh = numpy.minimum(d[:, 3], DELTA_SCALE_CLAMP)
+    pcx, pcy = cx + d[:, 0] * w, cy + d[:, 1] * h
+    pw, ph = w * numpy.exp(dw), h * numpy.exp(dh)
+    out = numpy.stack([pcx - 0.5 * pw, pcy - 0.5 * ph, pcx + 0.5 * pw, pcy + 0.5 * ph], axis=1)
+    return numpy.clip(out, 0.0, 1.0) * size

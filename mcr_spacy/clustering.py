@@ -22,14 +22,27 @@ class UnionFind:
 
 
 def cluster_transitive(scores: numpy.ndarray, threshold: float) -> List[List[int]]:
-    """Join every pair with score > threshold, transitively (union-find).
-    Returns clusters as sorted index lists, ordered by their first mention."""
+    """Join every pair with score > threshold, transitively: the connected
+    components of the thresholded graph (min-label propagation with pointer
+    jumping, vectorised). Returns clusters as sorted index lists, ordered by
+    their first mention."""
     n = scores.shape[0]
-    uf = UnionFind(n)
-    rows, cols = numpy.nonzero(numpy.triu(scores > threshold, k=1))
-    for i, j in zip(rows.tolist(), cols.tolist()):
-        uf.union(i, j)
-    return _groups(uf, n)
+    if n == 0:
+        return []
+    linked = numpy.asarray(scores) > threshold
+    linked |= linked.T
+    labels = numpy.arange(n)
+    while True:
+        neighbour_min = numpy.where(linked, labels[None, :], n).min(axis=1)
+        updated = numpy.minimum(labels, neighbour_min)
+        updated = updated[updated]
+        if numpy.array_equal(updated, labels):
+            break
+        labels = updated
+    groups: dict = {}
+    for i, label in enumerate(labels.tolist()):
+        groups.setdefault(label, []).append(i)
+    return sorted(groups.values(), key=lambda c: c[0])
 
 
 def cluster_average_linkage(scores: numpy.ndarray, threshold: float) -> List[List[int]]:

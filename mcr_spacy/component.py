@@ -15,7 +15,7 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
-from .boxes import apply_deltas, box_iou
+from .boxes import apply_deltas_many, box_iou
 from .clustering import CLUSTERERS
 from .errors import AlignmentError, ConfigError
 from .extensions import DEFAULT_CLUSTER_PREFIX
@@ -279,18 +279,19 @@ class MultimodalCoref(TrainablePipe):
             probs = _softmax(logits[rows, : n_regions + 1].astype("float64"))
             pred = DocPrediction(doc_mentions, [], self._similarities(embeddings[rows], probs), [], [], [], [])
             pred.clusters = self.cluster(pred)
-            best = probs.argmax(axis=1) if len(doc_mentions) else numpy.zeros((0,), dtype=int)
-            for j, slot in enumerate(best.tolist()):
-                pred.scores.append(float(probs[j, slot]))
-                if slot == 0:
-                    pred.regions.append(None)
-                    pred.boxes.append(None)
-                    pred.refined_boxes.append(None)
-                else:
-                    box = [float(v) for v in regions.boxes[slot - 1]]
-                    pred.regions.append(slot - 1)
-                    pred.boxes.append(box)
-                    pred.refined_boxes.append(apply_deltas(box, deltas[rows][j], regions.image_size))
+            n = len(doc_mentions)
+            best = probs.argmax(axis=1) if n else numpy.zeros((0,), dtype=int)
+            pred.scores = probs[numpy.arange(n), best].tolist() if n else []
+            pred.regions, pred.boxes, pred.refined_boxes = [None] * n, [None] * n, [None] * n
+            grounded = numpy.nonzero(best > 0)[0]
+            if len(grounded):
+                slots = best[grounded] - 1
+                boxes = regions.boxes[slots].astype("float64")
+                refined = apply_deltas_many(boxes, deltas[rows][grounded], regions.image_size)
+                for j, slot, box, ref in zip(grounded.tolist(), slots.tolist(), boxes.tolist(), refined.tolist()):
+                    pred.regions[j] = slot
+                    pred.boxes[j] = box
+                    pred.refined_boxes[j] = ref
             predictions.append(pred)
         return predictions
 

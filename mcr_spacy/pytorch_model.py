@@ -1,8 +1,20 @@
 """The PyTorch cross-modal module: region encoder, mention-region fusion and heads."""
+import os
 from typing import Tuple
 
 import torch
 from torch import nn
+
+
+def _one_thread_after_fork() -> None:
+    """GNU OpenMP's thread pool does not survive fork(): a forked worker
+    (nlp.pipe(n_process=...)) that enters a parallel region hangs. Workers run
+    one thread each, as torch's own DataLoader workers do."""
+    torch.set_num_threads(1)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_one_thread_after_fork)
 
 NEG_INF = -1e4  # large enough to zero a softmax slot, small enough for float16
 
@@ -40,7 +52,11 @@ class RegionEncoder(nn.Module):
         n_rows = boxes.shape[0]
         regions = self.box_mlp(boxes) + self.label_embed(labels)
         if self.feature_proj is not None:
-            regions = regions + self.feature_proj(features) * has_features.unsqueeze(-1)
+            # Project only real regions that have features (no work on padding).
+            real = region_mask & (has_features > 0)
+            projected = regions.new_zeros(regions.shape)
+            projected[real] = self.feature_proj(features[real]).to(regions.dtype)
+            regions = regions + projected
         null = self.null_region.expand(n_rows, 1, -1)
         regions = torch.cat([null, regions], dim=1)
         mask = torch.cat([region_mask.new_ones((n_rows, 1)), region_mask], dim=1)
@@ -130,9 +146,16 @@ class MultimodalCorefModule(nn.Module):
         tokvecs: [T, W] (all docs' tokens, concatenated); starts/ends: [B, M]
         indices into it (end exclusive; padding has start == end == 0)."""
         zero = tokvecs.new_zeros((1, tokvecs.shape[1]))
-        cumsum = torch.cat([zero, torch.cumsum(tokvecs, dim=0)], dim=0)
+        # Sum each mention's own tokens (a cumulative sum over all tokens of
+        # the batch is far slower on CPU and loses precision on long batches).
+        sizes = (ends - starts).clamp(min=0).reshape(-1)
+        mention_of_item = torch.repeat_interleave(torch.arange(sizes.shape[0], device=sizes.device), sizes)
+        first_item = torch.cumsum(sizes, dim=0) - sizes
+        position = torch.arange(mention_of_item.shape[0], device=sizes.device) - first_item[mention_of_item]
+        token_index = starts.reshape(-1)[mention_of_item] + position
+        sums = tokvecs.new_zeros((sizes.shape[0], tokvecs.shape[1])).index_add(0, mention_of_item, tokvecs[token_index])
         lengths = (ends - starts).clamp(min=1)
-        means = (cumsum[ends] - cumsum[starts]) / lengths.unsqueeze(-1).to(tokvecs.dtype)
+        means = sums.reshape(starts.shape + (tokvecs.shape[1],)) / lengths.unsqueeze(-1).to(tokvecs.dtype)
         padded = torch.cat([tokvecs, zero], dim=0)
         last_index = torch.where(ends > starts, ends - 1, torch.full_like(ends, tokvecs.shape[0]))
         first_index = torch.where(ends > starts, starts, torch.full_like(starts, tokvecs.shape[0]))
