@@ -297,10 +297,11 @@ class MultimodalCoref(TrainablePipe):
 
     def _similarities(self, embeddings: numpy.ndarray, probs: numpy.ndarray) -> numpy.ndarray:
         """Pairwise coreference scores: embedding cosine mixed with the
-        probability of being grounded to the same region."""
+        probability of being grounded to the same region. A doc without
+        regions has nothing to agree on: its scores are the cosines."""
         sim = embeddings @ embeddings.T
         weight = self.cfg["grounding_agreement"]
-        if weight:
+        if weight and probs.shape[1] > 1:
             sim = (1.0 - weight) * sim + weight * (probs[:, 1:] @ probs[:, 1:].T)
         return sim
 

@@ -42,15 +42,18 @@ class Targets:
 
 
 def coreference_similarity(
-    embeddings: torch.Tensor, logits: torch.Tensor, agreement_weight: float
+    embeddings: torch.Tensor, logits: torch.Tensor, agreement_weight: float,
+    has_regions: torch.Tensor,
 ) -> torch.Tensor:
     """Pairwise coreference scores: cosine of the embeddings, mixed with the
     probability that two mentions are grounded to the same region
-    (`sum_r p_i(r) p_j(r)` over real regions, not the "no region" slot)."""
+    (`sum_r p_i(r) p_j(r)` over real regions, not the "no region" slot).
+    Mentions of docs without regions (`has_regions` False) keep the cosine."""
     sim = embeddings @ embeddings.T
     if agreement_weight:
         probs = torch.softmax(logits, dim=-1)[:, 1:]
-        sim = (1.0 - agreement_weight) * sim + agreement_weight * (probs @ probs.T)
+        weight = agreement_weight * has_regions.to(sim.dtype).unsqueeze(1)
+        sim = sim + weight * (probs @ probs.T - sim)
     return sim
 
 
@@ -152,7 +155,8 @@ def loss_and_gradient(
     doc_index = tensor(targets.doc_index)
     losses = {}
     if weights.get("coref") or weights.get("label_prop"):
-        sim = coreference_similarity(emb, logits, agreement_weight)
+        has_regions = tensor(numpy.asarray(n_regions, dtype="int64"))[doc_index] > 0
+        sim = coreference_similarity(emb, logits, agreement_weight, has_regions)
     if weights.get("coref"):
         losses["coref"] = supervised_contrastive_loss(
             sim, doc_index, tensor(targets.positives, torch.bool),

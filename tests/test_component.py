@@ -274,3 +274,16 @@ def test_text_only_training():
     train(nlp, examples, steps=40)
     doc = nlp(examples[0].predicted.copy())
     assert cluster_sets(doc) == cluster_sets(examples[0].reference)
+
+
+def test_docs_without_regions_cluster_on_cosine(trained):
+    """Grounding agreement mixes into the scores only where there are regions."""
+    nlp, examples = trained
+    coref = nlp.get_pipe("multimodal_coref")
+    assert coref.cfg["grounding_agreement"] > 0
+    doc = examples[0].predicted.copy()
+    doc._.image_regions = None
+    pred = coref.predict([doc])[0]
+    numpy.testing.assert_allclose(numpy.diag(pred.similarities), 1.0, rtol=1e-5)
+    with_image = coref.predict([examples[0].predicted.copy()])[0]
+    assert not numpy.allclose(with_image.similarities, pred.similarities)
