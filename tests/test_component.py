@@ -162,7 +162,15 @@ def test_pipe_equals_call(trained):
     docs = [eg.predicted.copy() for eg in examples]
     one_by_one = [predictions(nlp(doc.copy())) for doc in docs]
     piped = [predictions(doc) for doc in nlp.pipe([d.copy() for d in docs], batch_size=5)]
-    assert piped == one_by_one
+    # Mentions, clusters, regions and boxes are identical; scores may differ in
+    # the last float32 digits, as padding changes the shape of the batch.
+    assert [[p[:4] for p in doc] for doc in piped] == [[p[:4] for p in doc] for doc in one_by_one]
+    assert [p[4] for doc in piped for p in doc] == pytest.approx(
+        [p[4] for doc in one_by_one for p in doc], abs=1e-5
+    )
+    assert [cluster_sets(d) for d in nlp.pipe([d.copy() for d in docs], batch_size=5)] == [
+        cluster_sets(nlp(d.copy())) for d in docs
+    ]
 
 
 def test_long_doc_is_chunked_without_loss(trained):
