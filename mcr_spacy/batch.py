@@ -17,8 +17,9 @@ def build_batch(
     """One padded batch for all docs. Each row holds up to
     `max_mentions_per_chunk` mentions of one doc and that doc's regions; token
     vectors are concatenated over docs and mentions index into them, so no
-    mention is dropped and long docs only add rows. Returns the arrays and the
-    doc of each row."""
+    mention is dropped and long docs only add rows. Region features are packed
+    (each doc's once, however many rows it has) and indexed from the rows.
+    Returns the arrays and the doc of each row."""
     ops = model.ops
     chunk = model.attrs["max_mentions_per_chunk"]
     feature_width = model.attrs["region_feature_width"] or 0
@@ -38,11 +39,12 @@ def build_batch(
     ends = numpy.zeros((n_rows, max_m), dtype="int64")
     mention_mask = numpy.zeros((n_rows, max_m), dtype="bool")
     extra = numpy.zeros((n_rows, max_m, extra_width), dtype="float32")
-    features = numpy.zeros((n_rows, max_r, feature_width), dtype="float32")
-    has_features = numpy.zeros((n_rows, max_r), dtype="float32")
+    feature_index = numpy.full((n_rows, max_r), -1, dtype="int64")
     labels = numpy.zeros((n_rows, max_r), dtype="int64")
     boxes = numpy.zeros((n_rows, max_r, 5), dtype="float32")
     region_mask = numpy.zeros((n_rows, max_r), dtype="bool")
+    packed: List[numpy.ndarray] = []
+    n_packed = 0
     doc_regions = {}
     for row, (i, first, last) in enumerate(rows):
         doc = docs[i]
@@ -54,15 +56,26 @@ def build_batch(
         if extra_width:
             extra[row, :n] = get_extra(doc, spans)
         if i not in doc_regions:
-            doc_regions[i] = _region_arrays(doc, feature_width, label_ids)
-        r_feats, r_has, r_labels, r_boxes = doc_regions[i]
+            r_feats, r_labels, r_boxes = _region_arrays(doc, feature_width, label_ids)
+            first_feature = None
+            if r_feats is not None and feature_width:
+                first_feature = n_packed
+                packed.append(r_feats)
+                n_packed += r_feats.shape[0]
+            doc_regions[i] = (first_feature, r_labels, r_boxes)
+        first_feature, r_labels, r_boxes = doc_regions[i]
         r = r_boxes.shape[0]
         if r:
-            features[row, :r] = r_feats
-            has_features[row, :r] = r_has
+            if first_feature is not None:
+                feature_index[row, :r] = numpy.arange(first_feature, first_feature + r)
             labels[row, :r] = r_labels
             boxes[row, :r] = r_boxes
             region_mask[row, :r] = True
+    feature_index[feature_index < 0] = n_packed
+    if packed:
+        features = numpy.ascontiguousarray(numpy.concatenate(packed), dtype="float32")
+    else:
+        features = numpy.zeros((0, feature_width), dtype="float32")
     return {
         "tokvecs": ops.flatten(tokvecs),
         "starts": ops.asarray(starts),
@@ -70,7 +83,7 @@ def build_batch(
         "mention_mask": ops.asarray(mention_mask),
         "extra": ops.asarray(extra),
         "features": ops.asarray(features),
-        "has_features": ops.asarray(has_features),
+        "feature_index": ops.asarray(feature_index),
         "labels": ops.asarray(labels),
         "boxes": ops.asarray(boxes),
         "region_mask": ops.asarray(region_mask),
@@ -85,7 +98,7 @@ def _n_regions(doc: Doc) -> int:
 def _region_arrays(doc: Doc, feature_width: int, label_ids: Dict[str, int]):
     regions = doc._.image_regions
     if regions is None or len(regions) == 0:
-        return (None, None, None, numpy.zeros((0, 5), dtype="float32"))
+        return (None, None, numpy.zeros((0, 5), dtype="float32"))
     n = len(regions)
     if regions.features is not None:
         if regions.feature_width != feature_width:
@@ -100,11 +113,11 @@ def _region_arrays(doc: Doc, feature_width: int, label_ids: Dict[str, int]):
                 f"Region features of {doc_name(doc)} have width {regions.feature_width}, "
                 f"but {expected}."
             )
-        feats, has = regions.features, numpy.ones((n,), dtype="float32")
+        feats = regions.features
     else:
-        feats, has = numpy.zeros((n, feature_width), dtype="float32"), numpy.zeros((n,), dtype="float32")
+        feats = None
     if regions.labels is not None:
         ids = numpy.asarray([label_ids.get(label.lower(), 0) for label in regions.labels], dtype="int64")
     else:
         ids = numpy.zeros((n,), dtype="int64")
-    return feats, has, ids, regions.normalized_boxes()
+    return feats, ids, regions.normalized_boxes()

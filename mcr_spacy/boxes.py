@@ -34,11 +34,11 @@ def apply_deltas(box: Sequence[float], deltas: Sequence[float], image_size: Sequ
     return [float(v) for v in apply_deltas_many([box], [deltas], image_size)[0]]
 
 
-def apply_deltas_many(boxes: numpy.ndarray, deltas: numpy.ndarray, image_size: Sequence[float]) -> numpy.ndarray:
+def apply_deltas_many(boxes: numpy.ndarray, deltas: numpy.ndarray, image_size: Sequence) -> numpy.ndarray:
     """`apply_deltas` for many boxes at once: `boxes` [N, 4] pixels, `deltas`
-    [N, 4]; returns [N, 4] pixel boxes clipped to the image."""
-    width, height = float(image_size[0]), float(image_size[1])
-    size = numpy.asarray([width, height, width, height], dtype="float64")
+    [N, 4], `image_size` one `(width, height)` or one per box `[N, 2]`;
+    returns [N, 4] pixel boxes clipped to their image."""
+    size = numpy.tile(numpy.asarray(image_size, dtype="float64"), 2)
     b = numpy.asarray(boxes, dtype="float64").reshape((-1, 4)) / size
     w = numpy.maximum(b[:, 2] - b[:, 0], 1e-4)
     h = numpy.maximum(b[:, 3] - b[:, 1], 1e-4)

@@ -270,28 +270,38 @@ class MultimodalCoref(TrainablePipe):
         with self._prediction_weights():
             outputs = self.model.predict(inputs)
         embeddings = self.model.ops.to_numpy(outputs.embeddings)
-        logits = self.model.ops.to_numpy(outputs.ground_logits)
+        # Padded region slots hold a large negative logit: their probability
+        # is 0, so one softmax over the batch equals each doc's own.
+        probs = _softmax(self.model.ops.to_numpy(outputs.ground_logits))
         deltas = self.model.ops.to_numpy(outputs.box_deltas)
+        n = probs.shape[0]
+        best = probs.argmax(axis=1) if n else numpy.zeros((0,), dtype="int64")
+        scores = probs[numpy.arange(n), best].tolist()
+        regions = [doc._.image_regions for doc in docs]
+        doc_of = numpy.repeat(numpy.arange(len(docs)), outputs.lengths)
+        grounded = numpy.nonzero(best > 0)[0]
+        boxes = [None] * n
+        refined = [None] * n
+        slot = [None] * n
+        if len(grounded):
+            grounded_docs = doc_of[grounded]
+            slots = best[grounded] - 1
+            region_boxes = numpy.concatenate(
+                [regions[i].boxes[slots[grounded_docs == i]] for i in numpy.unique(grounded_docs).tolist()]
+            ).astype("float64")
+            # Grounded mentions are in doc order, as the concatenation above.
+            sizes = numpy.asarray([regions[i].image_size for i in grounded_docs.tolist()], dtype="float64")
+            refined_boxes = apply_deltas_many(region_boxes, deltas[grounded], sizes)
+            for j, s, box, ref in zip(grounded.tolist(), slots.tolist(), region_boxes.tolist(), refined_boxes.tolist()):
+                slot[j], boxes[j], refined[j] = s, box, ref
         predictions = []
-        for doc, doc_mentions, rows in zip(docs, mentions, outputs.doc_slices()):
-            regions = doc._.image_regions
-            n_regions = 0 if regions is None else len(regions)
-            probs = _softmax(logits[rows, : n_regions + 1].astype("float64"))
-            pred = DocPrediction(doc_mentions, [], self._similarities(embeddings[rows], probs), [], [], [], [])
+        for i, (doc_mentions, rows) in enumerate(zip(mentions, outputs.doc_slices())):
+            n_regions = 0 if regions[i] is None else len(regions[i])
+            sim = self._similarities(embeddings[rows], probs[rows, : n_regions + 1])
+            pred = DocPrediction(
+                doc_mentions, [], sim, slot[rows], scores[rows], boxes[rows], refined[rows]
+            )
             pred.clusters = self.cluster(pred)
-            n = len(doc_mentions)
-            best = probs.argmax(axis=1) if n else numpy.zeros((0,), dtype=int)
-            pred.scores = probs[numpy.arange(n), best].tolist() if n else []
-            pred.regions, pred.boxes, pred.refined_boxes = [None] * n, [None] * n, [None] * n
-            grounded = numpy.nonzero(best > 0)[0]
-            if len(grounded):
-                slots = best[grounded] - 1
-                boxes = regions.boxes[slots].astype("float64")
-                refined = apply_deltas_many(boxes, deltas[rows][grounded], regions.image_size)
-                for j, slot, box, ref in zip(grounded.tolist(), slots.tolist(), boxes.tolist(), refined.tolist()):
-                    pred.regions[j] = slot
-                    pred.boxes[j] = box
-                    pred.refined_boxes[j] = ref
             predictions.append(pred)
         return predictions
 
@@ -315,7 +325,7 @@ class MultimodalCoref(TrainablePipe):
         """Write clusters, mentions and groundings to the docs."""
         for doc, pred in zip(docs, predictions):
             clear_clusters(doc, self.prefix)
-            spans = [doc[start:end] for start, end in pred.mentions]
+            spans = [Span(doc, start, end) for start, end in pred.mentions]
             groundings = []
             for j, span in enumerate(spans):
                 grounding = {

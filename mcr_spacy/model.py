@@ -69,6 +69,7 @@ def build_multimodal_coref_model(
     n_layers: int = 2,
     dropout: float = 0.1,
     region_feature_width: Optional[int] = None,
+    region_projection_rank: int = 0,
     max_region_labels: int = 5000,
     max_mentions_per_chunk: int = 128,
     sense2vec_path: Optional[str] = None,
@@ -82,6 +83,9 @@ def build_multimodal_coref_model(
     n_heads, n_layers, dropout: the region/mention attention layers.
     region_feature_width: width D of region features; None infers it from the
         training data in `initialize` (0: the model uses labels and geometry only).
+    region_projection_rank: project region features through a D x rank map
+        first (a low-rank factorisation: far less work per region for 2048-d
+        features); 0 projects them at full rank.
     max_region_labels: size limit of the detector-label vocabulary built in `initialize`.
     max_mentions_per_chunk: mentions attend to each other in chunks of this many;
         longer docs are split into several rows (every mention is still scored).
@@ -94,6 +98,10 @@ def build_multimodal_coref_model(
         raise ConfigError(
             f"hidden_width ({hidden_width}) must be divisible by n_heads ({n_heads}); "
             f"change one of them in the [model] config."
+        )
+    if region_projection_rank < 0:
+        raise ConfigError(
+            f"region_projection_rank must be 0 (full rank) or positive, got {region_projection_rank}."
         )
     if max_mentions_per_chunk < 1:
         raise ConfigError("max_mentions_per_chunk must be at least 1.")
@@ -109,6 +117,7 @@ def build_multimodal_coref_model(
             "n_layers": n_layers,
             "dropout": dropout,
             "region_feature_width": region_feature_width,
+            "region_projection_rank": region_projection_rank,
             "region_labels": None,
             "max_region_labels": max_region_labels,
             "max_mentions_per_chunk": max_mentions_per_chunk,
@@ -148,6 +157,7 @@ def build_torch_layer(model: Model, settings: Dict[str, Any]) -> None:
         n_layers=model.attrs["n_layers"],
         dropout=model.attrs["dropout"],
         extra_width=settings["extra_width"] or 0,
+        projection_rank=model.attrs.get("region_projection_rank") or 0,
     )
     wrapper = PyTorchWrapper_v2(
         module,

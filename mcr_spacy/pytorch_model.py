@@ -19,16 +19,68 @@ if hasattr(os, "register_at_fork"):
 NEG_INF = -1e4  # large enough to zero a softmax slot, small enough for float16
 
 
+class Attention(nn.Module):
+    """Multi-head attention of queries over keys with a key-padding bias,
+    through `scaled_dot_product_attention`. Parameters are packed like
+    `nn.MultiheadAttention`'s (query, key and value rows of `in_proj`)."""
+
+    def __init__(self, width: int, n_heads: int, dropout: float):
+        super().__init__()
+        self.n_heads = n_heads
+        self.dropout = dropout
+        self.in_proj = nn.Linear(width, width * 3)
+        self.out_proj = nn.Linear(width, width)
+
+    def forward(self, queries: torch.Tensor, keys: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+        """queries: [B, L, W]; keys: [B, S, W] (the same tensor for
+        self-attention); bias: [B, 1, 1, S], 0 for real keys, NEG_INF for padding."""
+        n_rows, n_queries, width = queries.shape
+        head_width = width // self.n_heads
+        if keys is queries:
+            q, k, v = self.in_proj(queries).chunk(3, dim=-1)
+        else:
+            weight, bias_in = self.in_proj.weight, self.in_proj.bias
+            q = nn.functional.linear(queries, weight[:width], bias_in[:width])
+            k, v = nn.functional.linear(keys, weight[width:], bias_in[width:]).chunk(2, dim=-1)
+
+        def heads(x: torch.Tensor) -> torch.Tensor:
+            return x.reshape(n_rows, -1, self.n_heads, head_width).transpose(1, 2)
+
+        attended = nn.functional.scaled_dot_product_attention(
+            heads(q), heads(k), heads(v), attn_mask=bias.to(q.dtype),
+            dropout_p=self.dropout if self.training else 0.0,
+        )
+        return self.out_proj(attended.transpose(1, 2).reshape(n_rows, n_queries, width))
+
+
+def padding_bias(pad: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
+    """[B, S] padding mask (True = padding) as an additive attention bias [B, 1, 1, S]."""
+    bias = torch.zeros(pad.shape, dtype=dtype, device=pad.device).masked_fill(pad, NEG_INF)
+    return bias[:, None, None, :]
+
+
 class RegionEncoder(nn.Module):
     """Embeds regions from visual features, detector labels and normalised
     geometry `[x1, y1, x2, y2, area]`, prepends a learned "no region" slot and
-    runs one self-attention layer with a key-padding mask."""
+    runs one self-attention layer over the real regions.
 
-    def __init__(self, width: int, feature_width: int, n_labels: int, n_heads: int, dropout: float):
+    Visual features come packed (`[F, D]`, one row per region with features)
+    with an index from each padded region slot into them, so that features
+    are projected once per region, with no work on padding. `projection_rank`
+    factorises the feature projection through a `D x rank` map (0: full rank)."""
+
+    def __init__(
+        self, width: int, feature_width: int, n_labels: int, n_heads: int, dropout: float,
+        projection_rank: int = 0,
+    ):
         super().__init__()
         self.feature_width = feature_width
         if feature_width > 0:
-            self.feature_proj = nn.Sequential(nn.Linear(feature_width, width), nn.LayerNorm(width))
+            layers = []
+            if projection_rank:
+                layers.append(nn.Linear(feature_width, projection_rank, bias=False))
+            layers += [nn.Linear(projection_rank or feature_width, width), nn.LayerNorm(width)]
+            self.feature_proj = nn.Sequential(*layers)
         else:
             self.feature_proj = None
         # Row 0 is "no label / unknown label".
@@ -37,33 +89,29 @@ class RegionEncoder(nn.Module):
             nn.Linear(5, width), nn.ReLU(), nn.Linear(width, width), nn.LayerNorm(width)
         )
         self.null_region = nn.Parameter(torch.randn(1, 1, width) * 0.02)
-        self.attention = nn.MultiheadAttention(width, n_heads, dropout=dropout, batch_first=True)
+        self.attention = Attention(width, n_heads, dropout)
         self.norm = nn.LayerNorm(width)
         self.dropout = nn.Dropout(dropout)
 
     def forward(
         self,
-        features: torch.Tensor,  # [B, R, D]
-        has_features: torch.Tensor,  # [B, R] float 0/1
+        features: torch.Tensor,  # [F, D] packed features
+        feature_index: torch.Tensor,  # [B, R] long: row of `features`, F = none
         labels: torch.Tensor,  # [B, R] long, 0 = none
         boxes: torch.Tensor,  # [B, R, 5]
         region_mask: torch.Tensor,  # [B, R] bool, True = real region
     ) -> Tuple[torch.Tensor, torch.Tensor]:
-        n_rows = boxes.shape[0]
+        n_rows, n_slots = region_mask.shape
         regions = self.box_mlp(boxes) + self.label_embed(labels)
-        if self.feature_proj is not None:
-            # Project only real regions that have features (no work on padding).
-            real = region_mask & (has_features > 0)
-            projected = regions.new_zeros(regions.shape)
-            projected[real] = self.feature_proj(features[real]).to(regions.dtype)
-            regions = regions + projected
-        null = self.null_region.expand(n_rows, 1, -1)
+        if self.feature_proj is not None and features.shape[0]:
+            projected = self.feature_proj(features).to(regions.dtype)
+            projected = torch.cat([projected, projected.new_zeros((1, projected.shape[1]))])
+            regions = regions + projected.index_select(0, feature_index.reshape(-1)).reshape(regions.shape)
+        null = self.null_region.expand(n_rows, 1, -1).to(regions.dtype)
         regions = torch.cat([null, regions], dim=1)
         mask = torch.cat([region_mask.new_ones((n_rows, 1)), region_mask], dim=1)
-        attended, _ = self.attention(
-            regions, regions, regions, key_padding_mask=~mask, need_weights=False
-        )
-        regions = self.norm(regions + self.dropout(attended))
+        bias = padding_bias(~mask, regions.dtype)
+        regions = self.norm(regions + self.dropout(self.attention(regions, regions, bias)))
         return regions, mask
 
 
@@ -73,8 +121,8 @@ class FusionLayer(nn.Module):
 
     def __init__(self, width: int, n_heads: int, dropout: float):
         super().__init__()
-        self.self_attention = nn.MultiheadAttention(width, n_heads, dropout=dropout, batch_first=True)
-        self.cross_attention = nn.MultiheadAttention(width, n_heads, dropout=dropout, batch_first=True)
+        self.self_attention = Attention(width, n_heads, dropout)
+        self.cross_attention = Attention(width, n_heads, dropout)
         self.feed_forward = nn.Sequential(
             nn.Linear(width, width * 2), nn.GELU(), nn.Dropout(dropout), nn.Linear(width * 2, width)
         )
@@ -83,15 +131,9 @@ class FusionLayer(nn.Module):
         self.norm3 = nn.LayerNorm(width)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, mentions, mention_pad, regions, region_pad):
-        attended, _ = self.self_attention(
-            mentions, mentions, mentions, key_padding_mask=mention_pad, need_weights=False
-        )
-        mentions = self.norm1(mentions + self.dropout(attended))
-        attended, _ = self.cross_attention(
-            mentions, regions, regions, key_padding_mask=region_pad, need_weights=False
-        )
-        mentions = self.norm2(mentions + self.dropout(attended))
+    def forward(self, mentions, mention_bias, regions, region_bias):
+        mentions = self.norm1(mentions + self.dropout(self.self_attention(mentions, mentions, mention_bias)))
+        mentions = self.norm2(mentions + self.dropout(self.cross_attention(mentions, regions, region_bias)))
         return self.norm3(mentions + self.dropout(self.feed_forward(mentions)))
 
 
@@ -103,7 +145,8 @@ class MultimodalCorefModule(nn.Module):
     over `["no region"] + regions` `[N, R + 1]` (padded slots at NEG_INF),
     box-refinement deltas `[N, 4]`, and for the image-text contrastive loss
     the L2-normalised mentions before fusion `[N, width]` and regions of each
-    row `[rows, R, width]`."""
+    row `[rows, R, width]` (in training only: empty in eval mode, where
+    nothing needs them)."""
 
     def __init__(
         self,
@@ -116,6 +159,7 @@ class MultimodalCorefModule(nn.Module):
         dropout: float,
         extra_width: int = 0,
         n_width_buckets: int = 16,
+        projection_rank: int = 0,
     ):
         super().__init__()
         self.n_width_buckets = n_width_buckets
@@ -124,7 +168,7 @@ class MultimodalCorefModule(nn.Module):
         self.mention_proj = nn.Sequential(
             nn.Linear(token_width * 3 + extra_width, width), nn.LayerNorm(width)
         )
-        self.regions = RegionEncoder(width, feature_width, n_labels, n_heads, dropout)
+        self.regions = RegionEncoder(width, feature_width, n_labels, n_heads, dropout, projection_rank)
         self.layers = nn.ModuleList([FusionLayer(width, n_heads, dropout) for _ in range(n_layers)])
         # Coreference embeddings see the mention and the region it is grounded
         # to: mentions grounded to the same region come out close.
@@ -145,7 +189,7 @@ class MultimodalCorefModule(nn.Module):
         """Mean of each mention's tokens, with its first and last token vectors.
         tokvecs: [T, W] (all docs' tokens, concatenated); starts/ends: [B, M]
         indices into it (end exclusive; padding has start == end == 0)."""
-        zero = tokvecs.new_zeros((1, tokvecs.shape[1]))
+        width = tokvecs.shape[1]
         # Sum each mention's own tokens (a cumulative sum over all tokens of
         # the batch is far slower on CPU and loses precision on long batches).
         sizes = (ends - starts).clamp(min=0).reshape(-1)
@@ -153,58 +197,72 @@ class MultimodalCorefModule(nn.Module):
         first_item = torch.cumsum(sizes, dim=0) - sizes
         position = torch.arange(mention_of_item.shape[0], device=sizes.device) - first_item[mention_of_item]
         token_index = starts.reshape(-1)[mention_of_item] + position
-        sums = tokvecs.new_zeros((sizes.shape[0], tokvecs.shape[1])).index_add(0, mention_of_item, tokvecs[token_index])
+        sums = tokvecs.new_zeros((sizes.shape[0], width)).index_add(
+            0, mention_of_item, tokvecs.index_select(0, token_index)
+        )
         lengths = (ends - starts).clamp(min=1)
-        means = sums.reshape(starts.shape + (tokvecs.shape[1],)) / lengths.unsqueeze(-1).to(tokvecs.dtype)
-        padded = torch.cat([tokvecs, zero], dim=0)
-        last_index = torch.where(ends > starts, ends - 1, torch.full_like(ends, tokvecs.shape[0]))
-        first_index = torch.where(ends > starts, starts, torch.full_like(starts, tokvecs.shape[0]))
-        return torch.cat([means, padded[first_index], padded[last_index]], dim=-1), lengths
+        means = sums.reshape(starts.shape + (width,)) / lengths.unsqueeze(-1).to(tokvecs.dtype)
+        padded = torch.cat([tokvecs, tokvecs.new_zeros((1, width))], dim=0)
+        none = torch.full_like(ends, tokvecs.shape[0])
+        first_index = torch.where(ends > starts, starts, none).reshape(-1)
+        last_index = torch.where(ends > starts, ends - 1, none).reshape(-1)
+        first = padded.index_select(0, first_index).reshape(means.shape)
+        last = padded.index_select(0, last_index).reshape(means.shape)
+        return torch.cat([means, first, last], dim=-1), lengths
 
     def forward(
         self,
-        tokvecs: torch.Tensor,
-        starts: torch.Tensor,
-        ends: torch.Tensor,
-        mention_mask: torch.Tensor,
-        extra: torch.Tensor,
-        features: torch.Tensor,
-        has_features: torch.Tensor,
-        labels: torch.Tensor,
-        boxes: torch.Tensor,
-        region_mask: torch.Tensor,
+        tokvecs: torch.Tensor,  # [T, W] token vectors of all docs
+        starts: torch.Tensor,  # [B, M] long
+        ends: torch.Tensor,  # [B, M] long
+        mention_mask: torch.Tensor,  # [B, M] bool, True = real mention
+        extra: torch.Tensor,  # [B, M, E] extra mention features
+        features: torch.Tensor,  # [F, D] packed region features
+        feature_index: torch.Tensor,  # [B, R] long: row of `features`, F = none
+        labels: torch.Tensor,  # [B, R] long
+        boxes: torch.Tensor,  # [B, R, 5]
+        region_mask: torch.Tensor,  # [B, R] bool
     ):
         pooled, lengths = self.pool_mentions(tokvecs, starts, ends)
         if self.extra_width:
             pooled = torch.cat([pooled, extra.to(pooled.dtype)], dim=-1)
         buckets = (lengths - 1).clamp(max=self.n_width_buckets - 1)
         mentions = self.mention_proj(pooled) + self.width_embed(buckets)
-        text = nn.functional.normalize(self.itc_text(mentions).float(), dim=-1)
-        regions, full_region_mask = self.regions(features, has_features, labels, boxes, region_mask)
-        mention_pad = ~mention_mask
+        # Real mentions, as indices into the flattened [B * M] rows.
+        n_rows, n_slots = mention_mask.shape
+        real = torch.nonzero(mention_mask.reshape(-1)).squeeze(1)
+
+        def gather(x: torch.Tensor) -> torch.Tensor:
+            return x.reshape((n_rows * n_slots,) + x.shape[2:]).index_select(0, real)
+
+        regions, full_region_mask = self.regions(features, feature_index, labels, boxes, region_mask)
         # A row without mentions still needs one unmasked key for attention.
-        empty_rows = mention_mask.sum(dim=1) == 0
-        if bool(empty_rows.any()):
-            mention_pad = mention_pad.clone()
-            mention_pad[empty_rows, 0] = False
+        mention_pad = ~mention_mask
+        mention_pad[:, 0] &= mention_mask.any(dim=1)
+        mention_bias = padding_bias(mention_pad, mentions.dtype)
         region_pad = ~full_region_mask
+        region_bias = padding_bias(region_pad, mentions.dtype)
+        text_space = gather(mentions)
         for layer in self.layers:
-            mentions = layer(mentions, mention_pad, regions, region_pad)
-        logits = torch.einsum(
-            "bmd,brd->bmr", self.ground_query(mentions), self.ground_key(regions)
-        ) * self.scale
-        logits = logits.masked_fill(region_pad.unsqueeze(1), NEG_INF)
+            mentions = layer(mentions, mention_bias, regions, region_bias)
+        logits = torch.bmm(self.ground_query(mentions), self.ground_key(regions).transpose(1, 2))
+        logits = (logits * self.scale).masked_fill(region_pad.unsqueeze(1), NEG_INF)
         attention = torch.softmax(logits.float(), dim=-1).to(regions.dtype)
-        grounded = torch.einsum("bmr,brd->bmd", attention, regions)
-        deltas = self.box_head(torch.cat([mentions, grounded], dim=-1))
-        embeddings = nn.functional.normalize(
-            self.coref_head(torch.cat([mentions, grounded], dim=-1)).float(), dim=-1
-        )
-        region_space = nn.functional.normalize(self.itc_region(regions[:, 1:]).float(), dim=-1)
+        grounded = torch.bmm(attention, regions)
+        fused = gather(torch.cat([mentions, grounded], dim=-1))
+        deltas = self.box_head(fused)
+        embeddings = nn.functional.normalize(self.coref_head(fused).float(), dim=-1)
+        if self.training:
+            # The image-text contrastive space is only needed for its loss.
+            text = nn.functional.normalize(self.itc_text(text_space).float(), dim=-1)
+            region_space = nn.functional.normalize(self.itc_region(regions[:, 1:]).float(), dim=-1)
+        else:
+            text = embeddings.new_zeros((0, embeddings.shape[1]))
+            region_space = embeddings.new_zeros((0,) + regions.shape[1:])
         return (
-            embeddings[mention_mask],
-            logits.float()[mention_mask],
-            deltas.float()[mention_mask],
-            text[mention_mask],
+            embeddings,
+            gather(logits).float(),
+            deltas.float(),
+            text,
             region_space,
         )

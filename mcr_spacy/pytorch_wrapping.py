@@ -5,7 +5,7 @@ from thinc.api import ArgsKwargs, Model, torch2xp, xp2torch
 
 INPUT_ORDER = (
     "tokvecs", "starts", "ends", "mention_mask", "extra", "features",
-    "has_features", "labels", "boxes", "region_mask",
+    "feature_index", "labels", "boxes", "region_mask",
 )
 
 

@@ -1,4 +1,5 @@
 import numpy
+import pytest
 
 from mcr_spacy.clustering import cluster_average_linkage, cluster_transitive
 
@@ -33,3 +34,16 @@ def test_order_independent_and_empty():
     permuted = cluster_transitive(m[perm][:, perm], 0.7)
     assert sorted(sorted(perm[i] for i in c) for c in permuted) == sorted(direct)
     assert cluster_transitive(numpy.zeros((0, 0)), 0.5) == []
+
+
+def test_apply_deltas_many_with_one_image_size_per_box():
+    from mcr_spacy.boxes import apply_deltas, apply_deltas_many
+
+    rng = numpy.random.default_rng(0)
+    boxes = numpy.asarray([[10, 20, 60, 90], [0, 0, 300, 200], [5, 5, 6, 7]], dtype="float64")
+    deltas = rng.normal(0, 1, (3, 4))
+    sizes = numpy.asarray([[100, 120], [320, 240], [50, 40]], dtype="float64")
+    batched = apply_deltas_many(boxes, deltas, sizes)
+    for box, delta, size, got in zip(boxes, deltas, sizes, batched):
+        assert got.tolist() == pytest.approx(apply_deltas(box, delta, size))
+        assert (got >= 0).all() and got[2] <= size[0] and got[3] <= size[1]

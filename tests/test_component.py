@@ -295,3 +295,44 @@ def test_docs_without_regions_cluster_on_cosine(trained):
     numpy.testing.assert_allclose(numpy.diag(pred.similarities), 1.0, rtol=1e-5)
     with_image = coref.predict([examples[0].predicted.copy()])[0]
     assert not numpy.allclose(with_image.similarities, pred.similarities)
+
+
+def test_mixed_batch_equals_one_by_one(trained):
+    """Docs with features, with labels only, without regions and without
+    mentions share a batch (packed features) and get their own results."""
+    nlp, examples = trained
+    full = examples[1].predicted._.image_regions
+    labels_only = examples[1].predicted.copy()
+    labels_only._.image_regions = ImageRegions(full.boxes, labels=full.labels, image_size=full.image_size)
+    no_regions = examples[2].predicted.copy()
+    no_regions._.image_regions = None
+    no_mentions = nlp.make_doc("Nothing to see here.")
+    no_mentions._.image_regions = full
+    docs = [examples[0].predicted.copy(), labels_only, no_regions, no_mentions, examples[3].predicted.copy()]
+    one_by_one = [predictions(nlp(doc.copy())) for doc in docs]
+    piped = [predictions(doc) for doc in nlp.pipe([d.copy() for d in docs], batch_size=len(docs))]
+    assert [[p[:4] for p in doc] for doc in piped] == [[p[:4] for p in doc] for doc in one_by_one]
+    assert [p[4] for doc in piped for p in doc] == pytest.approx(
+        [p[4] for doc in one_by_one for p in doc], abs=1e-5
+    )
+
+
+def test_low_rank_region_projection(tmp_path):
+    """region_projection_rank factorises the feature projection; the model
+    still fits the training docs and survives a round trip."""
+    nlp = make_nlp(model={**SMALL_MODEL, "region_projection_rank": 8})
+    examples = make_examples(nlp, n=12)
+    train(nlp, examples, steps=80)
+    module = nlp.get_pipe("multimodal_coref").model.get_ref("torch").shims[0]._model
+    assert tuple(module.regions.feature_proj[0].weight.shape) == (8, 16)
+    for eg in examples:
+        assert cluster_sets(nlp(eg.predicted.copy())) == cluster_sets(eg.reference)
+    nlp.to_disk(tmp_path / "model")
+    loaded = spacy.load(tmp_path / "model")
+    docs = [eg.predicted.copy() for eg in examples[:3]]
+    assert [predictions(loaded(d.copy())) for d in docs] == [predictions(nlp(d.copy())) for d in docs]
+
+
+def test_negative_projection_rank_is_refused():
+    with pytest.raises(Exception, match="region_projection_rank"):
+        make_nlp(model={**SMALL_MODEL, "region_projection_rank": -1})
