@@ -17,8 +17,10 @@ def build_batch(
     """One padded batch for all docs. Each row holds up to
     `max_mentions_per_chunk` mentions of one doc and that doc's regions; token
     vectors are concatenated over docs and mentions index into them, so no
-    mention is dropped and long docs only add rows. Region features are packed
-    (each doc's once, however many rows it has) and indexed from the rows.
+    mention is dropped and long docs only add rows. Region features are a list
+    of each doc's feature array (once, however many rows the doc has: copying
+    2048-d features into one array costs more than projecting them), indexed
+    from the rows as if concatenated.
     Returns the arrays and the doc of each row."""
     ops = model.ops
     chunk = model.attrs["max_mentions_per_chunk"]
@@ -72,17 +74,14 @@ def build_batch(
             boxes[row, :r] = r_boxes
             region_mask[row, :r] = True
     feature_index[feature_index < 0] = n_packed
-    if packed:
-        features = numpy.ascontiguousarray(numpy.concatenate(packed), dtype="float32")
-    else:
-        features = numpy.zeros((0, feature_width), dtype="float32")
     return {
         "tokvecs": ops.flatten(tokvecs),
         "starts": ops.asarray(starts),
         "ends": ops.asarray(ends),
         "mention_mask": ops.asarray(mention_mask),
         "extra": ops.asarray(extra),
-        "features": ops.asarray(features),
+        # Each doc's own array, not a copy: the module projects them one by one.
+        "features": [ops.asarray(numpy.require(f, "float32", ["C", "W"])) for f in packed],
         "feature_index": ops.asarray(feature_index),
         "labels": ops.asarray(labels),
         "boxes": ops.asarray(boxes),

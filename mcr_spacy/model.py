@@ -70,6 +70,7 @@ def build_multimodal_coref_model(
     dropout: float = 0.1,
     region_feature_width: Optional[int] = None,
     region_projection_rank: int = 0,
+    region_self_attention: bool = True,
     max_region_labels: int = 5000,
     max_mentions_per_chunk: int = 128,
     sense2vec_path: Optional[str] = None,
@@ -86,6 +87,9 @@ def build_multimodal_coref_model(
     region_projection_rank: project region features through a D x rank map
         first (a low-rank factorisation: far less work per region for 2048-d
         features); 0 projects them at full rank.
+    region_self_attention: contextualise regions with one self-attention
+        layer over the image before the mentions attend to them (quadratic in
+        the number of regions; off for the cheapest CPU setting).
     max_region_labels: size limit of the detector-label vocabulary built in `initialize`.
     max_mentions_per_chunk: mentions attend to each other in chunks of this many;
         longer docs are split into several rows (every mention is still scored).
@@ -118,6 +122,7 @@ def build_multimodal_coref_model(
             "dropout": dropout,
             "region_feature_width": region_feature_width,
             "region_projection_rank": region_projection_rank,
+            "region_self_attention": region_self_attention,
             "region_labels": None,
             "max_region_labels": max_region_labels,
             "max_mentions_per_chunk": max_mentions_per_chunk,
@@ -158,6 +163,7 @@ def build_torch_layer(model: Model, settings: Dict[str, Any]) -> None:
         dropout=model.attrs["dropout"],
         extra_width=settings["extra_width"] or 0,
         projection_rank=model.attrs.get("region_projection_rank") or 0,
+        region_self_attention=model.attrs.get("region_self_attention", True),
     )
     wrapper = PyTorchWrapper_v2(
         module,

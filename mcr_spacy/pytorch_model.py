@@ -1,6 +1,6 @@
 """The PyTorch cross-modal module: region encoder, mention-region fusion and heads."""
 import os
-from typing import Tuple
+from typing import Sequence, Tuple
 
 import torch
 from torch import nn
@@ -62,16 +62,19 @@ def padding_bias(pad: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
 class RegionEncoder(nn.Module):
     """Embeds regions from visual features, detector labels and normalised
     geometry `[x1, y1, x2, y2, area]`, prepends a learned "no region" slot and
-    runs one self-attention layer over the real regions.
+    runs one self-attention layer over the real regions (unless
+    `self_attention` is off: each region then stands alone until the
+    mentions attend to it).
 
-    Visual features come packed (`[F, D]`, one row per region with features)
-    with an index from each padded region slot into them, so that features
-    are projected once per region, with no work on padding. `projection_rank`
+    Visual features come as one `[F_i, D]` tensor per doc, with an index from
+    each padded region slot into their concatenation, so that features are
+    projected once per region, with no work on padding and no copy. `projection_rank`
     factorises the feature projection through a `D x rank` map (0: full rank)."""
 
     def __init__(
         self, width: int, feature_width: int, n_labels: int, n_heads: int, dropout: float,
         projection_rank: int = 0,
+        self_attention: bool = True,
     ):
         super().__init__()
         self.feature_width = feature_width
@@ -89,29 +92,35 @@ class RegionEncoder(nn.Module):
             nn.Linear(5, width), nn.ReLU(), nn.Linear(width, width), nn.LayerNorm(width)
         )
         self.null_region = nn.Parameter(torch.randn(1, 1, width) * 0.02)
-        self.attention = Attention(width, n_heads, dropout)
-        self.norm = nn.LayerNorm(width)
+        if self_attention:
+            self.attention = Attention(width, n_heads, dropout)
+            self.norm = nn.LayerNorm(width)
+        else:
+            self.attention = None
         self.dropout = nn.Dropout(dropout)
 
     def forward(
         self,
-        features: torch.Tensor,  # [F, D] packed features
-        feature_index: torch.Tensor,  # [B, R] long: row of `features`, F = none
+        features: Sequence[torch.Tensor],  # [F_i, D] per doc, F = sum F_i
+        feature_index: torch.Tensor,  # [B, R] long: row of the concatenated features, F = none
         labels: torch.Tensor,  # [B, R] long, 0 = none
         boxes: torch.Tensor,  # [B, R, 5]
         region_mask: torch.Tensor,  # [B, R] bool, True = real region
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         n_rows, n_slots = region_mask.shape
         regions = self.box_mlp(boxes) + self.label_embed(labels)
-        if self.feature_proj is not None and features.shape[0]:
-            projected = self.feature_proj(features).to(regions.dtype)
+        if self.feature_proj is not None and len(features):
+            first, rest = self.feature_proj[0], self.feature_proj[1:]
+            projected = rest(torch.cat([first(doc_features) for doc_features in features]))
+            projected = projected.to(regions.dtype)
             projected = torch.cat([projected, projected.new_zeros((1, projected.shape[1]))])
             regions = regions + projected.index_select(0, feature_index.reshape(-1)).reshape(regions.shape)
         null = self.null_region.expand(n_rows, 1, -1).to(regions.dtype)
         regions = torch.cat([null, regions], dim=1)
         mask = torch.cat([region_mask.new_ones((n_rows, 1)), region_mask], dim=1)
-        bias = padding_bias(~mask, regions.dtype)
-        regions = self.norm(regions + self.dropout(self.attention(regions, regions, bias)))
+        if self.attention is not None:
+            bias = padding_bias(~mask, regions.dtype)
+            regions = self.norm(regions + self.dropout(self.attention(regions, regions, bias)))
         return regions, mask
 
 
@@ -160,6 +169,7 @@ class MultimodalCorefModule(nn.Module):
         extra_width: int = 0,
         n_width_buckets: int = 16,
         projection_rank: int = 0,
+        region_self_attention: bool = True,
     ):
         super().__init__()
         self.n_width_buckets = n_width_buckets
@@ -168,7 +178,9 @@ class MultimodalCorefModule(nn.Module):
         self.mention_proj = nn.Sequential(
             nn.Linear(token_width * 3 + extra_width, width), nn.LayerNorm(width)
         )
-        self.regions = RegionEncoder(width, feature_width, n_labels, n_heads, dropout, projection_rank)
+        self.regions = RegionEncoder(
+            width, feature_width, n_labels, n_heads, dropout, projection_rank, region_self_attention
+        )
         self.layers = nn.ModuleList([FusionLayer(width, n_heads, dropout) for _ in range(n_layers)])
         # Coreference embeddings see the mention and the region it is grounded
         # to: mentions grounded to the same region come out close.
@@ -217,8 +229,8 @@ class MultimodalCorefModule(nn.Module):
         ends: torch.Tensor,  # [B, M] long
         mention_mask: torch.Tensor,  # [B, M] bool, True = real mention
         extra: torch.Tensor,  # [B, M, E] extra mention features
-        features: torch.Tensor,  # [F, D] packed region features
-        feature_index: torch.Tensor,  # [B, R] long: row of `features`, F = none
+        features: Sequence[torch.Tensor],  # [F_i, D] region features per doc
+        feature_index: torch.Tensor,  # [B, R] long: row of the concatenated features, F = none
         labels: torch.Tensor,  # [B, R] long
         boxes: torch.Tensor,  # [B, R, 5]
         region_mask: torch.Tensor,  # [B, R] bool

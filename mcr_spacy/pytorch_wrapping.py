@@ -10,10 +10,13 @@ INPUT_ORDER = (
 
 
 def convert_inputs(model: Model, batch: Dict[str, Any], is_train: bool) -> Tuple[ArgsKwargs, Callable]:
-    """Only the token vectors need a gradient: they lead back to the tok2vec."""
+    """Only the token vectors need a gradient: they lead back to the tok2vec.
+    A list (the region features, one array per doc) becomes a list of tensors."""
     device = model.shims[0].device
     args = tuple(
-        xp2torch(batch[key], requires_grad=(is_train and key == "tokvecs"), device=device)
+        [xp2torch(a, device=device) for a in batch[key]]
+        if isinstance(batch[key], list)
+        else xp2torch(batch[key], requires_grad=(is_train and key == "tokvecs"), device=device)
         for key in INPUT_ORDER
     )
 

@@ -317,14 +317,16 @@ def test_mixed_batch_equals_one_by_one(trained):
     )
 
 
-def test_low_rank_region_projection(tmp_path):
-    """region_projection_rank factorises the feature projection; the model
-    still fits the training docs and survives a round trip."""
-    nlp = make_nlp(model={**SMALL_MODEL, "region_projection_rank": 8})
+def test_cheap_region_encoder(tmp_path):
+    """region_projection_rank factorises the feature projection and
+    region_self_attention=False drops the region layer; the model still fits
+    the training docs and survives a round trip."""
+    nlp = make_nlp(model={**SMALL_MODEL, "region_projection_rank": 8, "region_self_attention": False})
     examples = make_examples(nlp, n=12)
     train(nlp, examples, steps=80)
     module = nlp.get_pipe("multimodal_coref").model.get_ref("torch").shims[0]._model
     assert tuple(module.regions.feature_proj[0].weight.shape) == (8, 16)
+    assert module.regions.attention is None
     for eg in examples:
         assert cluster_sets(nlp(eg.predicted.copy())) == cluster_sets(eg.reference)
     nlp.to_disk(tmp_path / "model")
