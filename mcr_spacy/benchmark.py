@@ -310,10 +310,12 @@ scorer = null
 
 [components.multimodal_coref.model]
 @architectures = "mcr_spacy.MultimodalCoref.v1"
-hidden_width = 128
-n_heads = 4
-n_layers = 2
+hidden_width = 64
+n_heads = 2
+n_layers = 1
 dropout = 0.1
+region_projection_rank = 16
+region_self_attention = false
 max_mentions_per_chunk = 128
 
 [components.multimodal_coref.model.tok2vec]

@@ -96,3 +96,21 @@ def test_benchmark_command_rejects_unknown_config():
     result = CliRunner().invoke(app, ["benchmark", "--config", "no-such-config.cfg", "--memory-lengths", "0"])
     assert result.exit_code != 0
     assert "neither a built-in config" in str(result.exception) + result.output
+
+
+def test_demo_benchmark_has_the_demo_configs_coref_settings():
+    """The benchmark's "demo" pipeline times the coreference model of configs/demo.cfg."""
+    from pathlib import Path
+
+    from thinc.api import Config
+
+    from mcr_spacy.benchmark import load_benchmark_config
+
+    root = Path(__file__).parent.parent
+    demo = Config().from_disk(root / "configs" / "demo.cfg", interpolate=False)
+    bench = load_benchmark_config("demo")
+    demo_model = {k: v for k, v in demo["components"]["multimodal_coref"]["model"].items() if k != "tok2vec"}
+    bench_model = {k: v for k, v in bench["components"]["multimodal_coref"]["model"].items() if k != "tok2vec"}
+    for key, value in bench_model.items():
+        assert demo_model.get(key, value) == value, key
+    assert demo_model["region_projection_rank"] == bench_model["region_projection_rank"]
