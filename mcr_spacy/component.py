@@ -284,14 +284,19 @@ class MultimodalCoref(TrainablePipe):
         refined = [None] * n
         slot = [None] * n
         if len(grounded):
+            # Every doc's boxes in one table: a mention's box is row
+            # first_box[doc] + slot, and its image size that of its doc.
+            with_regions = [r for r in regions if r is not None and len(r)]
+            counts = [0 if r is None else len(r) for r in regions]
+            first_box = numpy.cumsum([0] + counts[:-1])
+            all_boxes = numpy.concatenate([r.boxes for r in with_regions]).astype("float64")
+            doc_sizes = numpy.asarray(
+                [(1.0, 1.0) if r is None else r.image_size for r in regions], dtype="float64"
+            )
             grounded_docs = doc_of[grounded]
             slots = best[grounded] - 1
-            region_boxes = numpy.concatenate(
-                [regions[i].boxes[slots[grounded_docs == i]] for i in numpy.unique(grounded_docs).tolist()]
-            ).astype("float64")
-            # Grounded mentions are in doc order, as the concatenation above.
-            sizes = numpy.asarray([regions[i].image_size for i in grounded_docs.tolist()], dtype="float64")
-            refined_boxes = apply_deltas_many(region_boxes, deltas[grounded], sizes)
+            region_boxes = all_boxes[first_box[grounded_docs] + slots]
+            refined_boxes = apply_deltas_many(region_boxes, deltas[grounded], doc_sizes[grounded_docs])
             for j, s, box, ref in zip(grounded.tolist(), slots.tolist(), region_boxes.tolist(), refined_boxes.tolist()):
                 slot[j], boxes[j], refined[j] = s, box, ref
         predictions = []
