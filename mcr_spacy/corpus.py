@@ -7,7 +7,7 @@ drops `doc._` data; these readers copy `doc._.image_regions` and
 """
 import random
 from pathlib import Path
-from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span, SpanGroup
@@ -221,6 +221,12 @@ class SemiSupervisedCorpus:
     continues across passes (so all of a large unlabelled set gets used, and a
     small one is reused). Same seed, same sequence.
 
+    With `gold_mentions`, labelled docs get their gold mentions and unlabelled
+    docs the mentions stored in their `mentions_key` group (those a mention
+    detector found, e.g. `annotate-mentions`); the component's mention getter
+    reads them from the predicted doc, since frozen components do not annotate
+    during training unless listed in `annotating_components`.
+
     An example is labelled when its reference doc has gold clusters. Docs in
     the labelled corpus without gold clusters are unlabelled and join the
     unlabelled pool; gold clusters found in unlabelled docs are removed from
@@ -270,6 +276,7 @@ class SemiSupervisedCorpus:
         self.passes = 0
         self._unlabelled_stream: Optional[Iterator[Tuple[str, int]]] = None
         self._pool_size: Optional[Dict[str, int]] = None
+        self._stripped: set = set()
 
     def _fits(self, doc: Doc) -> bool:
         return self.max_length < 1 or len(doc) < self.max_length
@@ -319,6 +326,7 @@ class SemiSupervisedCorpus:
             ("U", self.unlabeled_path, "unlabeled_path", self.unlabeled_limit),
         ]
         stripped = 0
+        self._stripped = set()
         for source, path, what, limit in sources:
             if not any(item[0] == source for item in needed):
                 continue
@@ -327,6 +335,7 @@ class SemiSupervisedCorpus:
                     if is_labelled(doc, self.prefix):
                         clear_clusters(doc, self.prefix)
                         stripped += 1
+                        self._stripped.add((source, i))
                     found[(source, i)] = doc
         if stripped:
             logger.warning(
@@ -363,10 +372,15 @@ class SemiSupervisedCorpus:
         n_unlabelled = int(round(self.unlabeled_ratio * len(labelled)))
         wanted = self._draw(nlp, n_unlabelled) if n_unlabelled else []
         unlabelled_docs = self._materialise(nlp, wanted) if wanted else {}
-        unlabelled = [unlabelled_docs[item] for item in wanted]
-        for doc, is_gold in _interleave(labelled, unlabelled):
+        # An unlabelled doc's mentions group (e.g. from `annotate-mentions`) is
+        # copied too, unless the doc had gold clusters: those train as
+        # unlabelled, so their gold mentions stay hidden as well.
+        unlabelled = [
+            (unlabelled_docs[item], item not in self._stripped) for item in wanted
+        ]
+        for (doc, copy_mentions), _ in _interleave([(doc, True) for doc in labelled], unlabelled):
             yield make_multimodal_example(
-                nlp, doc, gold_mentions=self.gold_mentions and is_gold,
+                nlp, doc, gold_mentions=self.gold_mentions and copy_mentions,
                 mentions_key=self.mentions_key, prefix=self.prefix,
             )
 
@@ -380,7 +394,7 @@ def _shuffled_forever(items: List[Tuple[str, int]], seed: int) -> Iterator[Tuple
         epoch += 1
 
 
-def _interleave(labelled: List[Doc], unlabelled: List[Doc]) -> Iterator[Tuple[Doc, bool]]:
+def _interleave(labelled: List[Any], unlabelled: List[Any]) -> Iterator[Tuple[Any, bool]]:
     """Spread the unlabelled docs evenly among the labelled ones: after the
     i-th labelled doc, as many unlabelled docs as bring their count to
     round(i * U / L)."""

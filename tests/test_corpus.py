@@ -174,17 +174,24 @@ def test_semi_supervised_ratio_interleaving_and_seed(nlp, labelled_path, unlabel
 
 
 def test_semi_supervised_labels_follow_the_content(tmp_path, nlp):
+    detected = unlabelled_doc(nlp, 3, "U-detected")
+    set_mentions(detected, [(detected.text.index("a cat"), detected.text.index("a cat") + 5)])
     lab = write(tmp_path / "lab.spacy", [labelled_doc(nlp, 0), labelled_doc(nlp, 1), unlabelled_doc(nlp, 9, "L-empty")])
-    unl = write(tmp_path / "unl.spacy", [labelled_doc(nlp, 5, "U-gold")])
-    corpus = SemiSupervisedCorpus(lab, unl, unlabeled_ratio=1.0, gold_mentions=True, seed=0)
+    unl = write(tmp_path / "unl.spacy", [labelled_doc(nlp, 5, "U-gold"), detected])
+    corpus = SemiSupervisedCorpus(lab, unl, unlabeled_ratio=1.5, gold_mentions=True, seed=0)
     examples = list(corpus(nlp))
-    assert len(examples) == 4
+    assert len(examples) == 5
     for eg in examples:
-        labelled = eg.reference.user_data["doc_key"] in ("L0", "L1")
+        key = eg.reference.user_data["doc_key"]
+        labelled = key in ("L0", "L1")
         assert is_labelled(eg.reference) == labelled
-        assert ("mentions" in eg.predicted.spans) == labelled
+        # Gold mentions of labelled docs and detected mentions of unlabelled
+        # ones reach the predicted doc; a stripped doc's gold mentions do not.
+        assert ("mentions" in eg.predicted.spans) == (labelled or key == "U-detected")
         assert eg.predicted._.image_regions is not None
-    assert sorted(keys(examples)) == ["L-empty", "L0", "L1", "U-gold"]
+    assert sorted(keys(examples)) == ["L-empty", "L0", "L1", "U-detected", "U-gold"]
+    detected_eg = [eg for eg in examples if eg.reference.user_data["doc_key"] == "U-detected"][0]
+    assert [s.text for s in detected_eg.predicted.spans["mentions"]] == ["a cat"]
     only_unlabelled = write(tmp_path / "none.spacy", [unlabelled_doc(nlp, 0)])
     with pytest.raises(ConfigError, match="no doc with gold clusters"):
         list(SemiSupervisedCorpus(only_unlabelled, unl)(nlp))
