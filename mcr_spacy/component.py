@@ -80,6 +80,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
         "label_prop_weight": 1.0,
         "pseudo_coref_threshold": 0.9,
         "pseudo_grounding_threshold": 0.9,
+        "label_prop_warmup": 0,
         "use_ema": True,
         "ema_decay": 0.999,
         "scorer": {"@scorers": "mcr_spacy.multimodal_coref_scorer.v1"},
@@ -116,6 +117,7 @@ def make_multimodal_coref(
     label_prop_weight: float,
     pseudo_coref_threshold: float,
     pseudo_grounding_threshold: float,
+    label_prop_warmup: int,
     use_ema: bool,
     ema_decay: float,
     scorer: Optional[Callable],
@@ -145,6 +147,7 @@ def make_multimodal_coref(
         label_prop_weight=label_prop_weight,
         pseudo_coref_threshold=pseudo_coref_threshold,
         pseudo_grounding_threshold=pseudo_grounding_threshold,
+        label_prop_warmup=label_prop_warmup,
         use_ema=use_ema,
         ema_decay=ema_decay,
         scorer=scorer,
@@ -193,6 +196,7 @@ class MultimodalCoref(TrainablePipe):
         label_prop_weight: float = 0.0,
         pseudo_coref_threshold: float = 0.9,
         pseudo_grounding_threshold: float = 0.9,
+        label_prop_warmup: int = 0,
         use_ema: bool = False,
         ema_decay: float = 0.999,
         scorer: Optional[Callable] = None,
@@ -208,6 +212,8 @@ class MultimodalCoref(TrainablePipe):
             )
         if not 0.0 <= grounding_agreement <= 1.0:
             raise ConfigError(f"grounding_agreement must be in [0, 1], got {grounding_agreement}.")
+        if label_prop_warmup < 0:
+            raise ConfigError(f"label_prop_warmup must be 0 or a number of updates, got {label_prop_warmup}.")
         if not 0.0 <= ema_decay < 1.0:
             raise ConfigError(f"ema_decay must be in [0, 1), got {ema_decay}.")
         self.vocab = vocab
@@ -231,6 +237,7 @@ class MultimodalCoref(TrainablePipe):
             "label_prop_weight": label_prop_weight,
             "pseudo_coref_threshold": pseudo_coref_threshold,
             "pseudo_grounding_threshold": pseudo_grounding_threshold,
+            "label_prop_warmup": label_prop_warmup,
             "use_ema": use_ema,
             "ema_decay": ema_decay,
             "model_settings": None,
@@ -397,7 +404,7 @@ class MultimodalCoref(TrainablePipe):
         inputs, _ = self._model_input([eg.predicted for eg in examples])
         outputs, backprop = self.model.begin_update(inputs)
         teacher = None
-        if self.cfg["label_prop_weight"] and outputs.batch is not None:
+        if self.cfg["label_prop_weight"] and self._label_prop_ramp() and outputs.batch is not None:
             if any(not get_clusters(eg.reference, self.prefix) for eg in examples):
                 teacher = self._teacher_outputs(outputs)
         loss, d_outputs = self.get_loss(examples, outputs, teacher=teacher)
@@ -419,6 +426,15 @@ class MultimodalCoref(TrainablePipe):
                 self._ema = WeightAverage(self.model, self.cfg["ema_decay"])
             else:
                 self._ema.update(self.model)
+
+    def _label_prop_ramp(self) -> float:
+        """The share of label_prop_weight in force: rises linearly from 0 over
+        the first `label_prop_warmup` updates (the teacher is weak early on)."""
+        warmup = self.cfg.get("label_prop_warmup", 0)
+        if not warmup:
+            return 1.0
+        n_updates = 0 if self._ema is None else self._ema.n_updates
+        return min(1.0, n_updates / warmup)
 
     def _teacher_outputs(self, outputs: CorefOutputs) -> CorefOutputs:
         """The EMA teacher's outputs on the batch of a training forward pass."""
@@ -456,7 +472,7 @@ class MultimodalCoref(TrainablePipe):
             "grounding": self.cfg["grounding_weight"],
             "bbox": self.cfg["bbox_weight"],
             "itc": self.cfg["itc_weight"],
-            "label_prop": self.cfg["label_prop_weight"] if teacher is not None else 0.0,
+            "label_prop": self.cfg["label_prop_weight"] * self._label_prop_ramp() if teacher is not None else 0.0,
         }
         if outputs.embeddings.shape[0] == 0:
             self._last_losses = {name: 0.0 for name, w in weights.items() if w}

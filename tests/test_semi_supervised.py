@@ -87,3 +87,27 @@ def test_ema_weights_predict_and_are_saved(tmp_path):
     loaded = spacy.load(tmp_path / "model")
     loaded.get_pipe("multimodal_coref").cfg["use_ema"] = False  # its weights are the averages
     assert [predictions(loaded(d.copy())) for d in docs] == with_ema
+
+
+def test_label_prop_warmup_ramps_its_weight():
+    """With label_prop_warmup = N the pseudo-label loss is off for the first
+    update, then its weight rises linearly to label_prop_weight after N updates."""
+    nlp = make_nlp(
+        label_prop_weight=1.0, itc_weight=0.0, label_prop_warmup=4,
+        pseudo_coref_threshold=0.3, pseudo_grounding_threshold=0.3, ema_decay=0.9,
+    )
+    coref = nlp.get_pipe("multimodal_coref")
+    examples = unlabelled(make_examples(nlp, n=4))
+    optimizer = nlp.initialize(lambda: examples)
+    ramps = []
+    for _ in range(7):
+        ramps.append(coref._label_prop_ramp())
+        losses = nlp.update(examples, sgd=optimizer, drop=0.0)
+        if ramps[-1] == 0.0:
+            assert "multimodal_coref_label_prop" not in losses
+        else:
+            assert losses["multimodal_coref_label_prop"] > 0.0
+    # No average before the first update; updates 1..4 of the average ramp it up.
+    assert ramps == [0.0, 0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
+    with pytest.raises(Exception, match="label_prop_warmup"):
+        make_nlp(label_prop_warmup=-1)
