@@ -7,7 +7,7 @@ drops `doc._` data; these readers copy `doc._.image_regions` and
 """
 import random
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
 
 from spacy.language import Language
 from spacy.tokens import Doc, DocBin, Span, SpanGroup
@@ -229,8 +229,9 @@ class SemiSupervisedCorpus:
 
     An example is labelled when its reference doc has gold clusters. Docs in
     the labelled corpus without gold clusters are unlabelled and join the
-    unlabelled pool; gold clusters found in unlabelled docs are removed from
-    their reference so that they train as unlabelled. Both are logged.
+    unlabelled pool; gold clusters (and gold mentions) found in unlabelled
+    docs are removed from their reference so that they train as unlabelled.
+    Both are logged.
 
     The labelled docs are held in memory; unlabelled docs are read from disk on
     each pass and only those drawn for the pass are kept.
@@ -276,7 +277,6 @@ class SemiSupervisedCorpus:
         self.passes = 0
         self._unlabelled_stream: Optional[Iterator[Tuple[str, int]]] = None
         self._pool_size: Optional[Dict[str, int]] = None
-        self._stripped: set = set()
 
     def _fits(self, doc: Doc) -> bool:
         return self.max_length < 1 or len(doc) < self.max_length
@@ -326,16 +326,17 @@ class SemiSupervisedCorpus:
             ("U", self.unlabeled_path, "unlabeled_path", self.unlabeled_limit),
         ]
         stripped = 0
-        self._stripped = set()
         for source, path, what, limit in sources:
             if not any(item[0] == source for item in needed):
                 continue
             for i, doc in enumerate(read_docs(nlp, corpus_files(path, what=what), limit)):
                 if (source, i) in needed:
                     if is_labelled(doc, self.prefix):
+                        # It trains as unlabelled: its gold mentions go too.
                         clear_clusters(doc, self.prefix)
+                        if self.mentions_key in doc.spans:
+                            del doc.spans[self.mentions_key]
                         stripped += 1
-                        self._stripped.add((source, i))
                     found[(source, i)] = doc
         if stripped:
             logger.warning(
@@ -372,15 +373,10 @@ class SemiSupervisedCorpus:
         n_unlabelled = int(round(self.unlabeled_ratio * len(labelled)))
         wanted = self._draw(nlp, n_unlabelled) if n_unlabelled else []
         unlabelled_docs = self._materialise(nlp, wanted) if wanted else {}
-        # An unlabelled doc's mentions group (e.g. from `annotate-mentions`) is
-        # copied too, unless the doc had gold clusters: those train as
-        # unlabelled, so their gold mentions stay hidden as well.
-        unlabelled = [
-            (unlabelled_docs[item], item not in self._stripped) for item in wanted
-        ]
-        for (doc, copy_mentions), _ in _interleave([(doc, True) for doc in labelled], unlabelled):
+        unlabelled = [unlabelled_docs[item] for item in wanted]
+        for doc in _interleave(labelled, unlabelled):
             yield make_multimodal_example(
-                nlp, doc, gold_mentions=self.gold_mentions and copy_mentions,
+                nlp, doc, gold_mentions=self.gold_mentions,
                 mentions_key=self.mentions_key, prefix=self.prefix,
             )
 
@@ -394,25 +390,22 @@ def _shuffled_forever(items: List[Tuple[str, int]], seed: int) -> Iterator[Tuple
         epoch += 1
 
 
-def _interleave(labelled: List[Any], unlabelled: List[Any]) -> Iterator[Tuple[Any, bool]]:
+def _interleave(labelled: List[Doc], unlabelled: List[Doc]) -> Iterator[Doc]:
     """Spread the unlabelled docs evenly among the labelled ones: after the
     i-th labelled doc, as many unlabelled docs as bring their count to
     round(i * U / L)."""
     n_lab, n_unlab = len(labelled), len(unlabelled)
     if n_lab == 0:
-        for doc in unlabelled:
-            yield doc, False
+        yield from unlabelled
         return
     j = 0
     for i, doc in enumerate(labelled, start=1):
-        yield doc, True
+        yield doc
         target = (i * n_unlab + n_lab // 2) // n_lab
         while j < target:
-            yield unlabelled[j], False
+            yield unlabelled[j]
             j += 1
-    while j < n_unlab:
-        yield unlabelled[j], False
-        j += 1
+    yield from unlabelled[j:]
 
 
 @registry.readers("mcr_spacy.MultimodalCorpus.v1")
