@@ -281,6 +281,19 @@ class Scene:
         return {"name": self.image_id, "type": "clusters", "clusters": clusters}
 
 
+def attributed_phrase(ent: Entity, attribute: str, definite: bool, noun: Optional[str] = None) -> str:
+    """'a tall man', 'the man in red', 'a man on the left', 'the black dog'."""
+    noun = noun or ent.cat.name
+    det = "the" if definite else None
+    if attribute in ("left", "right"):
+        text = f"{noun} on the {attribute}"
+    elif attribute in ALL_COLOURS and ent.cat.kind == "person":
+        text = f"{noun} in {attribute}"
+    else:
+        text = f"{attribute} {noun}"
+    return f"{det or article(text)} {text}"
+
+
 class _Narration:
     """Builds the narration text and records mention offsets."""
 
@@ -374,12 +387,7 @@ class _Narration:
             text = f"the {noun}"
         else:
             tags.append("image_only")
-            if attribute in ("left", "right"):
-                text = f"the {noun} on the {attribute}"
-            elif attribute in ALL_COLOURS and ent.cat.kind == "person":
-                text = f"the {noun} in {attribute}"
-            else:
-                text = f"the {attribute} {noun}"
+            text = attributed_phrase(ent, attribute, definite=True, noun=noun)
         return (cap(text) if first else text), tuple(tags)
 
     def be(self, ent: Entity) -> str:
@@ -492,18 +500,6 @@ class SceneGenerator:
         cat = CATS[self.pick(options)]
         return new(cat, [self._clothing(cat, person.boxes[0])], colour=person.colour, parts_of=person.eid)
 
-    def _attributed(self, ent: Entity, attribute: str, definite: bool, noun: Optional[str] = None) -> str:
-        """'a tall man', 'the man in red', 'a man on the left', 'the black dog'."""
-        noun = noun or ent.cat.name
-        det = "the" if definite else None
-        if attribute in ("left", "right"):
-            text = f"{noun} on the {attribute}"
-        elif attribute in ALL_COLOURS and ent.cat.kind == "person":
-            text = f"{noun} in {attribute}"
-        else:
-            text = f"{attribute} {noun}"
-        return f"{det or article(text)} {text}"
-
     def _act(self, narr: _Narration, new: Any, ent: Entity) -> None:
         """What a person or animal is doing; sometimes looking at the camera,
         a mention with no box in the image."""
@@ -601,7 +597,7 @@ class SceneGenerator:
                 if i:
                     narr.say(" and ")
                 attribute = {"size": ent.size, "side": ent.side, "colour": ent.colour}[intro_attr]
-                narr.mention(self._attributed(ent, attribute, definite=False), ent, "intro")
+                narr.mention(attributed_phrase(ent, attribute, definite=False), ent, "intro")
                 ent.stated.add(intro_attr)
             narr.say(". ")
         n_later = 1 + int(narr.chance(0.6))
