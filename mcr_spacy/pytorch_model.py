@@ -254,7 +254,7 @@ class MultimodalCorefModule(nn.Module):
         mention_bias = padding_bias(mention_pad, mentions.dtype)
         region_pad = ~full_region_mask
         region_bias = padding_bias(region_pad, mentions.dtype)
-        text_space = gather(mentions)
+        before_fusion = mentions
         for layer in self.layers:
             mentions = layer(mentions, mention_bias, regions, region_bias)
         logits = torch.bmm(self.ground_query(mentions), self.ground_key(regions).transpose(1, 2))
@@ -266,7 +266,7 @@ class MultimodalCorefModule(nn.Module):
         embeddings = nn.functional.normalize(self.coref_head(fused).float(), dim=-1)
         if self.training:
             # The image-text contrastive space is only needed for its loss.
-            text = nn.functional.normalize(self.itc_text(text_space).float(), dim=-1)
+            text = nn.functional.normalize(self.itc_text(gather(before_fusion)).float(), dim=-1)
             region_space = nn.functional.normalize(self.itc_region(regions[:, 1:]).float(), dim=-1)
         else:
             text = embeddings.new_zeros((0, embeddings.shape[1]))
