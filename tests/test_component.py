@@ -7,17 +7,11 @@ from spacy.training import Example
 from mcr_spacy import AlignmentError, ImageRegions, RegionsError, annotate_gold, make_example
 from mcr_spacy.boxes import box_iou
 
-from .util import cluster_sets, make_examples, predictions
-
-SMALL_MODEL = {"hidden_width": 32, "n_heads": 2, "n_layers": 1, "dropout": 0.0}
+from .util import SMALL_MODEL, cluster_sets, coref_nlp, make_examples, predictions
 
 
 def make_nlp(**config):
-    nlp = spacy.blank("en")
-    cfg = {"model": dict(SMALL_MODEL), "write_singletons": True}
-    cfg.update(config)
-    nlp.add_pipe("multimodal_coref", config=cfg)
-    return nlp
+    return coref_nlp(**{"write_singletons": True, **config})
 
 
 def train(nlp, examples, steps=60, seed=0):

@@ -2,12 +2,11 @@
 import pytest
 import spacy
 
-from .util import cluster_sets, make_examples, predictions
-
-COREF_MODEL = {"hidden_width": 32, "n_heads": 2, "n_layers": 1, "dropout": 0.0}
+from .util import SMALL_MODEL, cluster_sets, make_examples, predictions
 
 
 def train_and_check(nlp, tmp_path, steps):
+    spacy.util.fix_random_seed(0)
     examples = make_examples(nlp, n=4)
     optimizer = nlp.initialize(lambda: examples)
     first = None
@@ -26,7 +25,7 @@ def train_and_check(nlp, tmp_path, steps):
 def test_tok2vec_listener(tmp_path):
     nlp = spacy.blank("en")
     nlp.add_pipe("tok2vec")
-    model = dict(COREF_MODEL)
+    model = dict(SMALL_MODEL)
     model["tok2vec"] = {"@architectures": "spacy.Tok2VecListener.v1", "width": 96, "upstream": "*"}
     nlp.add_pipe("multimodal_coref", config={"model": model})
     nlp, examples = train_and_check(nlp, tmp_path, steps=60)
@@ -45,7 +44,7 @@ def test_transformer_listener(tmp_path):
             "get_spans": {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 64, "stride": 48},
         }
     })
-    model = dict(COREF_MODEL)
+    model = dict(SMALL_MODEL)
     model["tok2vec"] = {
         "@architectures": "spacy-transformers.TransformerListener.v1",
         "grad_factor": 1.0,

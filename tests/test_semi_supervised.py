@@ -3,18 +3,13 @@ import pytest
 import spacy
 from spacy.training import Example
 
-from .util import make_examples, predictions
+from .util import coref_nlp, make_examples, predictions
 
 OBJECTIVES = ("coref", "grounding", "bbox", "itc", "label_prop")
-SMALL_MODEL = {"hidden_width": 32, "n_heads": 2, "n_layers": 1, "dropout": 0.0}
 
 
 def make_nlp(**config):
-    nlp = spacy.blank("en")
-    cfg = {"model": dict(SMALL_MODEL), "use_ema": False}
-    cfg.update(config)
-    nlp.add_pipe("multimodal_coref", config=cfg)
-    return nlp
+    return coref_nlp(**{"use_ema": False, **config})
 
 
 def unlabelled(examples):

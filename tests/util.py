@@ -3,6 +3,7 @@ from pathlib import Path
 from typing import List
 
 import numpy
+import spacy
 
 from mcr_spacy import ImageRegions, make_example
 
@@ -14,6 +15,18 @@ THINGS = [("a dog", "it"), ("a ball", "it"), ("a horse", "the animal"), ("two cu
 VERBS = ["holds", "looks at", "stands near", "points at"]
 LABELS = {"man": 0, "woman": 1, "boy": 2, "girl": 3, "dog": 4, "ball": 5, "horse": 6, "cups": 7}
 FEATURE_WIDTH = 16
+# A cross-modal model small enough to train in seconds.
+SMALL_MODEL = {"hidden_width": 32, "n_heads": 2, "n_layers": 1, "dropout": 0.0}
+
+
+def coref_nlp(**config):
+    """A blank English pipeline with one multimodal_coref component: the small
+    model, overridden by `config` (component settings, "model" included)."""
+    nlp = spacy.blank("en")
+    cfg = {"model": dict(SMALL_MODEL)}
+    cfg.update(config)
+    nlp.add_pipe("multimodal_coref", config=cfg)
+    return nlp
 
 
 def prototype(label: str) -> numpy.ndarray:
