@@ -81,7 +81,7 @@ def build_batch(
         "mention_mask": ops.asarray(mention_mask),
         "extra": ops.asarray(extra),
         # Each doc's own array, not a copy: the module projects them one by one.
-        "features": [ops.asarray(numpy.require(f, "float32", ["C", "W"])) for f in packed],
+        "features": [ops.asarray(f) for f in packed],
         "feature_index": ops.asarray(feature_index),
         "labels": ops.asarray(labels),
         "boxes": ops.asarray(boxes),

@@ -88,7 +88,9 @@ class ImageRegions:
                 )
         self.boxes = boxes
         if features is not None:
-            features = numpy.asarray(features, dtype="float32")
+            # Writable and contiguous (arrays read back from a DocBin are
+            # read-only views): the model can then use them without a copy.
+            features = numpy.require(features, "float32", ["C", "W"])
             if features.ndim != 2 or features.shape[0] != n:
                 raise RegionsError(
                     f"ImageRegions for {where}: features must have shape [N, D] with "
