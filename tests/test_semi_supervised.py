@@ -85,8 +85,9 @@ def test_ema_weights_predict_and_are_saved(tmp_path):
 
 
 def test_label_prop_warmup_ramps_its_weight():
-    """With label_prop_warmup = N the pseudo-label loss is off for the first
-    update, then its weight rises linearly to label_prop_weight after N updates."""
+    """With label_prop_warmup = N the pseudo-label loss is off until the moving
+    average has been updated once (the first update only creates it), then its
+    weight rises linearly to label_prop_weight over N updates of the average."""
     nlp = make_nlp(
         label_prop_weight=1.0, itc_weight=0.0, label_prop_warmup=4,
         pseudo_coref_threshold=0.3, pseudo_grounding_threshold=0.3, ema_decay=0.9,
