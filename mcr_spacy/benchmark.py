@@ -316,6 +316,7 @@ n_layers = 1
 dropout = 0.1
 region_projection_rank = 16
 region_self_attention = false
+itc_grounding = true
 max_mentions_per_chunk = 128
 
 [components.multimodal_coref.model.tok2vec]

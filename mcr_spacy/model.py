@@ -71,6 +71,7 @@ def build_multimodal_coref_model(
     region_feature_width: Optional[int] = None,
     region_projection_rank: int = 0,
     region_self_attention: bool = True,
+    itc_grounding: bool = False,
     max_region_labels: int = 5000,
     max_mentions_per_chunk: int = 128,
     sense2vec_path: Optional[str] = None,
@@ -90,6 +91,10 @@ def build_multimodal_coref_model(
     region_self_attention: contextualise regions with one self-attention
         layer over the image before the mentions attend to them (quadratic in
         the number of regions; off for the cheapest CPU setting).
+    itc_grounding: add the image-text contrastive similarity of a mention
+        and a region (with a learned weight) to their grounding logit, so
+        that what the contrastive loss learns on unlabelled images reaches
+        grounding.
     max_region_labels: size limit of the detector-label vocabulary built in `initialize`.
     max_mentions_per_chunk: mentions attend to each other in chunks of this many;
         longer docs are split into several rows (every mention is still scored).
@@ -123,6 +128,7 @@ def build_multimodal_coref_model(
             "region_feature_width": region_feature_width,
             "region_projection_rank": region_projection_rank,
             "region_self_attention": region_self_attention,
+            "itc_grounding": itc_grounding,
             "region_labels": None,
             "max_region_labels": max_region_labels,
             "max_mentions_per_chunk": max_mentions_per_chunk,
@@ -164,6 +170,7 @@ def build_torch_layer(model: Model, settings: Dict[str, Any]) -> None:
         extra_width=settings["extra_width"] or 0,
         projection_rank=model.attrs.get("region_projection_rank") or 0,
         region_self_attention=model.attrs.get("region_self_attention", True),
+        itc_grounding=model.attrs.get("itc_grounding", False),
     )
     wrapper = PyTorchWrapper_v2(
         module,

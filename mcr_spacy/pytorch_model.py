@@ -170,6 +170,7 @@ class MultimodalCorefModule(nn.Module):
         n_width_buckets: int = 16,
         projection_rank: int = 0,
         region_self_attention: bool = True,
+        itc_grounding: bool = False,
     ):
         super().__init__()
         self.n_width_buckets = n_width_buckets
@@ -196,6 +197,10 @@ class MultimodalCorefModule(nn.Module):
         # Image-text contrastive space: mentions before fusion, encoded regions.
         self.itc_text = nn.Linear(width, width)
         self.itc_region = nn.Linear(width, width)
+        # Optionally the contrastive similarity joins the grounding logits,
+        # with a learned weight: what the unlabelled images teach that space
+        # then reaches grounding.
+        self.itc_grounding = nn.Parameter(torch.full((1,), 5.0)) if itc_grounding else None
 
     def pool_mentions(self, tokvecs, starts, ends):
         """Mean of each mention's tokens, with its first and last token vectors.
@@ -258,7 +263,14 @@ class MultimodalCorefModule(nn.Module):
         for layer in self.layers:
             mentions = layer(mentions, mention_bias, regions, region_bias)
         logits = torch.bmm(self.ground_query(mentions), self.ground_key(regions).transpose(1, 2))
-        logits = (logits * self.scale).masked_fill(region_pad.unsqueeze(1), NEG_INF)
+        logits = logits * self.scale
+        if self.training or self.itc_grounding is not None:
+            text_space = nn.functional.normalize(self.itc_text(before_fusion), dim=-1)
+            region_space = nn.functional.normalize(self.itc_region(regions), dim=-1)
+        if self.itc_grounding is not None:
+            itc_logits = torch.bmm(text_space, region_space.transpose(1, 2)) * self.itc_grounding
+            logits = logits + torch.cat([itc_logits[:, :, :1] * 0.0, itc_logits[:, :, 1:]], dim=-1)
+        logits = logits.masked_fill(region_pad.unsqueeze(1), NEG_INF)
         attention = torch.softmax(logits.float(), dim=-1).to(regions.dtype)
         grounded = torch.bmm(attention, regions)
         fused = gather(torch.cat([mentions, grounded], dim=-1))
@@ -266,8 +278,8 @@ class MultimodalCorefModule(nn.Module):
         embeddings = nn.functional.normalize(self.coref_head(fused).float(), dim=-1)
         if self.training:
             # The image-text contrastive space is only needed for its loss.
-            text = nn.functional.normalize(self.itc_text(gather(before_fusion)).float(), dim=-1)
-            region_space = nn.functional.normalize(self.itc_region(regions[:, 1:]).float(), dim=-1)
+            text = gather(text_space).float()
+            region_space = region_space[:, 1:].float()
         else:
             text = embeddings.new_zeros((0, embeddings.shape[1]))
             region_space = embeddings.new_zeros((0,) + regions.shape[1:])

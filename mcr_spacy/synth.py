@@ -897,16 +897,22 @@ def write_ln(out_dir: Path, scenes: Sequence[Scene], rng: numpy.random.Generator
     write_bytes_atomic(_json_bytes(info), out_dir / "flk30k_LN.json")
 
 
-def generate_scenes(n: int, rng: numpy.random.Generator, world: World, used_ids: Set[str]) -> List[Scene]:
+def generate_scenes(
+    n: int, rng: numpy.random.Generator, world: World, used_ids: Set[str],
+    held_out: Sequence[str] = (),
+) -> List[Scene]:
+    """`n` scenes; scenes with an object of a `held_out` category are drawn again."""
     gen = SceneGenerator(rng, world)
-    scenes = []
-    for _ in range(n):
+    scenes: List[Scene] = []
+    while len(scenes) < n:
         while True:
             image_id = str(int(rng.integers(10**9, 10**10 - 1)))
             if image_id not in used_ids:
                 used_ids.add(image_id)
                 break
-        scenes.append(gen.scene(image_id))
+        scene = gen.scene(image_id)
+        if not any(ent.cat.name in held_out for ent in scene.entities.values()):
+            scenes.append(scene)
     return scenes
 
 
@@ -918,21 +924,30 @@ def generate(
     n_test: int = 100,
     seed: int = 0,
     feature_width: int = DEFAULT_FEATURE_WIDTH,
+    held_out: Sequence[str] = (),
 ) -> Dict[str, Any]:
     """Write the synthetic data set to `out_dir`; returns a summary of counts.
     The labelled images are CIN's `val` split, the test images its `test`
-    split, and the unlabelled images the `train` split of the features."""
+    split, and the unlabelled images the `train` split of the features.
+    Categories named in `held_out` never appear in the labelled images, only
+    in the unlabelled and test ones (as a small labelled set covers only
+    part of the vocabulary of a large unlabelled one)."""
     for name, value in (("n_labeled", n_labeled), ("n_unlabeled", n_unlabeled), ("n_test", n_test)):
         if value < 0:
             raise ValueError(f"{name} must be 0 or more, got {value}.")
     if feature_width < 1:
         raise ValueError(f"feature_width must be positive, got {feature_width}.")
+    unknown = sorted(set(held_out) - set(CATS))
+    if unknown:
+        raise ValueError(f"Unknown held-out categories {unknown}; choose from {sorted(CATS)}.")
+    if any(CATS[name].kind == "person" for name in held_out):
+        raise ValueError("Person categories cannot be held out: almost every scene has a person.")
     out_dir = Path(out_dir)
     rng = numpy.random.default_rng(seed)
     world = World(rng, int(feature_width))
     used: Set[str] = set()
     splits = {
-        "val": generate_scenes(n_labeled, rng, world, used),
+        "val": generate_scenes(n_labeled, rng, world, used, held_out),
         "test": generate_scenes(n_test, rng, world, used),
         "train": generate_scenes(n_unlabeled, rng, world, used),
     }
@@ -955,6 +970,8 @@ def generate(
             items = []
             for m in sorted(scene.mentions, key=lambda m: (m.start, m.end)):
                 tags = set(m.tags)
+                if scene.entities[m.eid].cat.name in held_out:
+                    tags.add("held_out_category")
                 if len(chains[m.eid]) == 1:
                     tags.add("singleton")
                 else:
@@ -972,5 +989,6 @@ def generate(
         "phenomena": dict(sorted(counts.items())),
         "feature_width": int(feature_width),
         "seed": int(seed),
+        "held_out": sorted(held_out),
     }
     return summary

@@ -3,7 +3,7 @@ import pytest
 import spacy
 from spacy.training import Example
 
-from .util import coref_nlp, make_examples, predictions
+from .util import SMALL_MODEL, coref_nlp, make_examples, predictions
 
 OBJECTIVES = ("coref", "grounding", "bbox", "itc", "label_prop")
 
@@ -107,3 +107,33 @@ def test_label_prop_warmup_ramps_its_weight():
     assert ramps == [0.0, 0.0, 0.25, 0.5, 0.75, 1.0, 1.0]
     with pytest.raises(Exception, match="label_prop_warmup"):
         make_nlp(label_prop_warmup=-1)
+
+
+def grounding_accuracy(nlp, examples) -> float:
+    """How often the two noun mentions ("A man", "a dog") are grounded to
+    their gold regions (0 and 1)."""
+    right = total = 0
+    for doc in nlp.pipe(eg.predicted.copy() for eg in examples):
+        spans = sorted(doc.spans["coref_mentions"], key=lambda s: s.start)
+        for span, gold in zip(spans[:2], (0, 1)):
+            right += span._.grounding["region"] == gold
+            total += 1
+    return right / total
+
+
+def test_itc_grounding_carries_the_contrastive_loss_to_grounding():
+    """Trained on unlabelled examples with the image-text contrastive loss
+    alone, mentions learn to pick their regions only when `itc_grounding`
+    adds the contrastive similarity to the grounding logits."""
+    accuracy = {}
+    for tied in (False, True):
+        weights = {f"{name}_weight": 0.0 for name in OBJECTIVES}
+        nlp = make_nlp(**{**weights, "itc_weight": 1.0}, model={**SMALL_MODEL, "itc_grounding": tied})
+        spacy.util.fix_random_seed(0)
+        examples = make_examples(nlp, n=16, with_labels=False)
+        optimizer = nlp.initialize(lambda: unlabelled(examples))
+        for _ in range(40):
+            nlp.update(unlabelled(examples), sgd=optimizer, drop=0.0)
+        accuracy[tied] = grounding_accuracy(nlp, examples)
+    assert accuracy[True] >= 0.6, accuracy
+    assert accuracy[True] > accuracy[False] + 0.25, accuracy

@@ -233,3 +233,21 @@ def test_feature_prototypes_show_category_and_colour(scenes):
         return float(x @ y / numpy.linalg.norm(x) / numpy.linalg.norm(y))
 
     assert cos(a[0], a[1]) > cos(a[0], b[1]) and cos(a[0], a[1]) > cos(a[0], c[1])
+
+
+def test_held_out_categories_stay_out_of_the_labelled_images(tmp_path):
+    summary = generate(tmp_path, n_labeled=30, n_unlabeled=30, n_test=30, seed=2, feature_width=8,
+                       held_out=["dog", "car"])
+    assert summary["held_out"] == ["car", "dog"]
+    records = json.loads((tmp_path / "cin_annotations" / "testval_annotations.json").read_text())
+    val_text = " ".join(r["captions"] for r in records if r["split"] == "val").lower()
+    test_text = " ".join(r["captions"] for r in records if r["split"] == "test").lower()
+    assert not re.search(r"\b(dog|puppy|car)\b", val_text)
+    assert re.search(r"\b(dog|puppy|car)\b", test_text)
+    phenomena = json.loads((tmp_path / "synth_phenomena.json").read_text())
+    tagged = {item["split"] for item in phenomena.values() for m in item["mentions"] if "held_out_category" in m["tags"]}
+    assert tagged == {"test"}
+    with pytest.raises(ValueError, match="Unknown held-out"):
+        generate(tmp_path / "x", n_labeled=1, n_unlabeled=0, n_test=0, held_out=["unicorn"])
+    with pytest.raises(ValueError, match="Person categories"):
+        generate(tmp_path / "y", n_labeled=1, n_unlabeled=0, n_test=0, held_out=["man"])

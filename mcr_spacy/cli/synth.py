@@ -18,6 +18,9 @@ def synth_cli(
     feature_width: int = typer.Option(
         DEFAULT_FEATURE_WIDTH, "--feature-width", help="Width D of the region feature vectors."
     ),
+    held_out: str = typer.Option(
+        "", "--held-out", help="Comma-separated categories kept out of the labelled images (e.g. 'dog,car,umbrella')."
+    ),
 ) -> None:
     """Write a synthetic multimodal coreference data set in the real file formats.
 
@@ -37,6 +40,7 @@ def synth_cli(
             n_test=n_test,
             seed=seed,
             feature_width=feature_width,
+            held_out=[name.strip() for name in held_out.split(",") if name.strip()],
         )
     except ValueError as err:
         msg.fail("Cannot generate the data set", str(err), exits=1)
@@ -47,4 +51,6 @@ def synth_cli(
     rows += [(f"chains ({split})", n) for split, n in summary["chains"].items()]
     rows += [(f"mentions tagged {tag}", n) for tag, n in summary["phenomena"].items()]
     msg.table(rows, header=("what", "count"))
+    if summary["held_out"]:
+        msg.info(f"Kept out of the labelled images: {', '.join(summary['held_out'])}")
     msg.good(f"Wrote the synthetic data set to {out_dir} (seed {seed}, feature width {feature_width})")
