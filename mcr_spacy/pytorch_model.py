@@ -262,14 +262,17 @@ class MultimodalCorefModule(nn.Module):
         before_fusion = mentions
         for layer in self.layers:
             mentions = layer(mentions, mention_bias, regions, region_bias)
-        logits = torch.bmm(self.ground_query(mentions), self.ground_key(regions).transpose(1, 2))
-        logits = logits * self.scale
+        logits = torch.bmm(self.ground_query(mentions), self.ground_key(regions).transpose(1, 2)) * self.scale
+        # The image-text contrastive space (real regions only, not the "no
+        # region" slot): for its loss in training, and for the grounding
+        # logits with `itc_grounding`.
+        region_space = text_space = None
         if self.training or self.itc_grounding is not None:
-            text_space = nn.functional.normalize(self.itc_text(before_fusion), dim=-1)
-            region_space = nn.functional.normalize(self.itc_region(regions), dim=-1)
+            region_space = nn.functional.normalize(self.itc_region(regions[:, 1:]), dim=-1)
         if self.itc_grounding is not None:
+            text_space = nn.functional.normalize(self.itc_text(before_fusion), dim=-1)
             itc_logits = torch.bmm(text_space, region_space.transpose(1, 2)) * self.itc_grounding
-            logits = logits + torch.cat([itc_logits[:, :, :1] * 0.0, itc_logits[:, :, 1:]], dim=-1)
+            logits = logits + nn.functional.pad(itc_logits, (1, 0))
         logits = logits.masked_fill(region_pad.unsqueeze(1), NEG_INF)
         attention = torch.softmax(logits.float(), dim=-1).to(regions.dtype)
         grounded = torch.bmm(attention, regions)
@@ -277,9 +280,11 @@ class MultimodalCorefModule(nn.Module):
         deltas = self.box_head(fused)
         embeddings = nn.functional.normalize(self.coref_head(fused).float(), dim=-1)
         if self.training:
-            # The image-text contrastive space is only needed for its loss.
-            text = gather(text_space).float()
-            region_space = region_space[:, 1:].float()
+            if text_space is None:
+                text_space = nn.functional.normalize(self.itc_text(gather(before_fusion)), dim=-1)
+            else:
+                text_space = gather(text_space)
+            text, region_space = text_space.float(), region_space.float()
         else:
             text = embeddings.new_zeros((0, embeddings.shape[1]))
             region_space = embeddings.new_zeros((0,) + regions.shape[1:])
