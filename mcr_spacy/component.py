@@ -452,7 +452,7 @@ class MultimodalCoref(TrainablePipe):
         if self._ema is None:
             yield
         else:
-            with self.model.use_params(self._ema.params()):
+            with self._ema.applied(self.model):
                 yield
 
     def _prediction_weights(self):

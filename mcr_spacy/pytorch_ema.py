@@ -1,6 +1,7 @@
 """An exponential moving average of a model's weights: thinc params and the
 state of its PyTorch shims."""
-from typing import Any, Dict, Iterator, Tuple
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Tuple
 
 import torch
 from thinc.api import Model, PyTorchShim, torch2xp
@@ -41,12 +42,32 @@ class WeightAverage:
                 else:
                     avg.copy_(tensor)
 
-    def params(self) -> Dict[Any, Any]:
-        """The averages, keyed for `model.use_params`."""
-        params: Dict[Any, Any] = dict(self.thinc)
-        for key, tensor in self.torch.items():
-            params[key] = torch2xp(tensor)
-        return params
+    @contextmanager
+    def applied(self, model: Model) -> Iterator[None]:
+        """Use the averages as `model`'s weights inside the block. Like
+        `model.use_params`, but tensors and arrays are swapped by reference,
+        with no copy: cheap enough for every predict call. The averages must
+        not change inside the block."""
+        thinc_backup: List[Tuple[Model, str, Any]] = []
+        torch_backup: List[Tuple[torch.Tensor, torch.Tensor]] = []
+        try:
+            for node in model.walk():
+                for name in node.param_names:
+                    avg = self.thinc.get((node.id, name))
+                    if avg is not None and node.has_param(name):
+                        thinc_backup.append((node, name, node.get_param(name)))
+                        node.set_param(name, avg)
+            for key, tensor in _torch_state(model, keep_vars=True):
+                avg = self.torch.get(key)
+                if avg is not None and avg.shape == tensor.shape:
+                    torch_backup.append((tensor, tensor.data))
+                    tensor.data = avg
+            yield
+        finally:
+            for tensor, data in torch_backup:
+                tensor.data = data
+            for node, name, value in thinc_backup:
+                node.set_param(name, value)
 
     def differs_from(self, model: Model) -> bool:
         """Whether any average differs from the model's current weight."""
@@ -66,11 +87,11 @@ def _thinc_params(model: Model) -> Iterator[Tuple[Tuple[int, str], Any]]:
                 yield (node.id, name), node.get_param(name)
 
 
-def _torch_state(model: Model) -> Iterator[Tuple[str, torch.Tensor]]:
+def _torch_state(model: Model, keep_vars: bool = False) -> Iterator[Tuple[str, torch.Tensor]]:
     for node in model.walk():
         for shim in node.shims:
             if isinstance(shim, PyTorchShim):
-                for name, tensor in shim._model.state_dict().items():
+                for name, tensor in shim._model.state_dict(keep_vars=keep_vars).items():
                     yield f"pytorch_{shim.id}_{name}", tensor
 
 

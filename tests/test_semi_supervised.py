@@ -1,6 +1,7 @@
 """Each training objective lowers its own loss; the EMA teacher predicts and is saved."""
 import pytest
 import spacy
+import torch
 from spacy.training import Example
 
 from .util import SMALL_MODEL, coref_nlp, make_examples, predictions
@@ -73,7 +74,13 @@ def test_ema_weights_predict_and_are_saved(tmp_path):
     coref = nlp.get_pipe("multimodal_coref")
     assert coref._ema.differs_from(coref.model)
     docs = [eg.predicted.copy() for eg in examples]
+    module = coref.model.get_ref("torch").shims[0]._model
+    before = {k: v.clone() for k, v in module.state_dict().items()}
     with_ema = [predictions(nlp(d.copy())) for d in docs]
+    # The averages are swapped in for prediction only: the online weights come back.
+    after = module.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)
+    assert coref._ema.differs_from(coref.model)
     coref.cfg["use_ema"] = False
     online = [predictions(nlp(d.copy())) for d in docs]
     coref.cfg["use_ema"] = True
