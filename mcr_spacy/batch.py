@@ -1,5 +1,5 @@
 """Padded batch arrays for the cross-modal module, built from docs and mentions."""
-from typing import Dict, List, Tuple
+from typing import Dict, List, NamedTuple, Tuple
 
 import numpy
 from spacy.tokens import Doc
@@ -20,60 +20,61 @@ def build_batch(
     mention is dropped and long docs only add rows. Region features are a list
     of each doc's feature array (once, however many rows the doc has: copying
     2048-d features into one array costs more than projecting them), indexed
-    from the rows as if concatenated.
+    from the rows as if concatenated. The arrays are filled with one indexed
+    assignment each, not doc by doc.
     Returns the arrays and the doc of each row."""
     ops = model.ops
     chunk = model.attrs["max_mentions_per_chunk"]
     feature_width = model.attrs["region_feature_width"] or 0
-    label_ids = model.attrs["label_ids"]
     extra_width = model.attrs["extra_width"] or 0
-    get_extra = get_mention_features(model)
+    n_docs = len(docs)
     offsets = numpy.cumsum([0] + [len(t) for t in tokvecs])
-    rows = []  # (doc index, first mention, last mention)
-    for i, doc_mentions in enumerate(mentions):
-        for start in range(0, len(doc_mentions), chunk):
-            rows.append((i, start, min(start + chunk, len(doc_mentions))))
-    n_rows = len(rows)
-    max_m = max(end - start for _, start, end in rows)
-    region_counts = [_n_regions(doc) for doc in docs]
-    max_r = max([region_counts[i] for i, _, _ in rows] + [1])
+    # Mentions: doc i has ceil(n_i / chunk) rows; mention k of doc i goes to
+    # its row k // chunk, slot k % chunk.
+    spans = [numpy.asarray(m, dtype="int64").reshape((-1, 2)) for m in mentions]
+    n_mentions = numpy.asarray([s.shape[0] for s in spans], dtype="int64")
+    rows_per_doc = -(-n_mentions // chunk)
+    row_docs = numpy.repeat(numpy.arange(n_docs), rows_per_doc)
+    n_rows = len(row_docs)
+    first_row = numpy.cumsum(rows_per_doc) - rows_per_doc
+    mention_doc = numpy.repeat(numpy.arange(n_docs), n_mentions)
+    within = numpy.arange(len(mention_doc)) - (numpy.cumsum(n_mentions) - n_mentions)[mention_doc]
+    mention_row = first_row[mention_doc] + within // chunk
+    mention_slot = within % chunk
+    max_m = int(min(chunk, n_mentions.max(initial=0)))
+    all_spans = numpy.concatenate(spans) + offsets[:-1][mention_doc, None]
     starts = numpy.zeros((n_rows, max_m), dtype="int64")
     ends = numpy.zeros((n_rows, max_m), dtype="int64")
     mention_mask = numpy.zeros((n_rows, max_m), dtype="bool")
+    starts[mention_row, mention_slot] = all_spans[:, 0]
+    ends[mention_row, mention_slot] = all_spans[:, 1]
+    mention_mask[mention_row, mention_slot] = True
     extra = numpy.zeros((n_rows, max_m, extra_width), dtype="float32")
-    feature_index = numpy.full((n_rows, max_r), -1, dtype="int64")
+    if extra_width:
+        get_extra = get_mention_features(model)
+        for i in numpy.nonzero(n_mentions)[0].tolist():
+            rows = mention_doc == i
+            extra[mention_row[rows], mention_slot[rows]] = get_extra(docs[i], spans[i])
+    # Regions: each doc's once (docs without mentions have no rows and are
+    # skipped), then copied to each of its rows.
+    regions = _batch_regions(docs, rows_per_doc > 0, feature_width, model.attrs["label_ids"])
+    row_counts = regions.counts[row_docs]
+    max_r = int(row_counts.max(initial=1)) or 1
+    region_row = numpy.repeat(numpy.arange(n_rows), row_counts)
+    slot = numpy.arange(len(region_row)) - numpy.repeat(numpy.cumsum(row_counts) - row_counts, row_counts)
+    source = regions.first[row_docs][region_row] + slot
     labels = numpy.zeros((n_rows, max_r), dtype="int64")
     boxes = numpy.zeros((n_rows, max_r, 5), dtype="float32")
     region_mask = numpy.zeros((n_rows, max_r), dtype="bool")
-    packed: List[numpy.ndarray] = []
-    n_packed = 0
-    doc_regions = {}
-    for row, (i, first, last) in enumerate(rows):
-        doc = docs[i]
-        spans = numpy.asarray(mentions[i][first:last], dtype="int64").reshape((-1, 2))
-        n = spans.shape[0]
-        starts[row, :n] = spans[:, 0] + offsets[i]
-        ends[row, :n] = spans[:, 1] + offsets[i]
-        mention_mask[row, :n] = True
-        if extra_width:
-            extra[row, :n] = get_extra(doc, spans)
-        if i not in doc_regions:
-            r_feats, r_labels, r_boxes = _region_arrays(doc, feature_width, label_ids)
-            first_feature = None
-            if r_feats is not None and feature_width:
-                first_feature = n_packed
-                packed.append(r_feats)
-                n_packed += r_feats.shape[0]
-            doc_regions[i] = (first_feature, r_labels, r_boxes)
-        first_feature, r_labels, r_boxes = doc_regions[i]
-        r = r_boxes.shape[0]
-        if r:
-            if first_feature is not None:
-                feature_index[row, :r] = numpy.arange(first_feature, first_feature + r)
-            labels[row, :r] = r_labels
-            boxes[row, :r] = r_boxes
-            region_mask[row, :r] = True
-    feature_index[feature_index < 0] = n_packed
+    labels[region_row, slot] = regions.labels[source]
+    boxes[region_row, slot] = regions.boxes[source]
+    region_mask[region_row, slot] = True
+    # Rows of the concatenated features; the one past the end (a zero row in
+    # the module) for padding and for regions without features.
+    feature_index = numpy.full((n_rows, max_r), regions.n_features, dtype="int64")
+    first_feature = regions.first_feature[row_docs][region_row]
+    has_features = first_feature >= 0
+    feature_index[region_row[has_features], slot[has_features]] = (first_feature + slot)[has_features]
     return {
         "tokvecs": ops.flatten(tokvecs),
         "starts": ops.asarray(starts),
@@ -81,42 +82,94 @@ def build_batch(
         "mention_mask": ops.asarray(mention_mask),
         "extra": ops.asarray(extra),
         # Each doc's own array, not a copy: the module projects them one by one.
-        "features": [ops.asarray(f) for f in packed],
+        "features": [ops.asarray(f) for f in regions.features],
         "feature_index": ops.asarray(feature_index),
         "labels": ops.asarray(labels),
         "boxes": ops.asarray(boxes),
         "region_mask": ops.asarray(region_mask),
-    }, [i for i, _, _ in rows]
+    }, row_docs.tolist()
 
 
-def _n_regions(doc: Doc) -> int:
-    regions = doc._.image_regions
-    return 0 if regions is None else len(regions)
+class _BatchRegions(NamedTuple):
+    """The regions of a batch's docs, concatenated: `counts[i]` regions of doc
+    i start at row `first[i]` of `labels` and `boxes`; its features (if any)
+    at row `first_feature[i]` (-1: none) of the concatenated `features`."""
+
+    counts: numpy.ndarray
+    first: numpy.ndarray
+    labels: numpy.ndarray
+    boxes: numpy.ndarray
+    features: List[numpy.ndarray]
+    first_feature: numpy.ndarray
+    n_features: int
 
 
-def _region_arrays(doc: Doc, feature_width: int, label_ids: Dict[str, int]):
-    regions = doc._.image_regions
-    if regions is None or len(regions) == 0:
-        return (None, None, numpy.zeros((0, 5), dtype="float32"))
-    n = len(regions)
-    if regions.features is not None:
-        if regions.feature_width != feature_width:
-            expected = (
-                f"the model was trained without region features (width 0): drop the "
-                f"features or retrain with them"
-                if feature_width == 0
-                else f"the model expects width {feature_width}: use the same feature "
-                f"extractor as in training"
-            )
-            raise RegionsError(
-                f"Region features of {doc_name(doc)} have width {regions.feature_width}, "
-                f"but {expected}."
-            )
-        feats = regions.features
-    else:
-        feats = None
-    if regions.labels is not None:
-        ids = numpy.asarray([label_ids.get(label.lower(), 0) for label in regions.labels], dtype="int64")
-    else:
-        ids = numpy.zeros((n,), dtype="int64")
-    return feats, ids, regions.normalized_boxes()
+def _batch_regions(
+    docs: List[Doc], used: numpy.ndarray, feature_width: int, label_ids: Dict[str, int]
+) -> _BatchRegions:
+    lookup = _LabelLookup(label_ids)
+    counts = numpy.zeros((len(docs),), dtype="int64")
+    first_feature = numpy.full((len(docs),), -1, dtype="int64")
+    labels: List[numpy.ndarray] = []
+    boxes: List[numpy.ndarray] = []
+    sizes: List[Tuple[float, float]] = []
+    features: List[numpy.ndarray] = []
+    n_features = 0
+    for i in numpy.nonzero(used)[0].tolist():
+        doc = docs[i]
+        regions = doc._.image_regions
+        if regions is None or len(regions) == 0:
+            continue
+        n = counts[i] = len(regions)
+        if regions.features is not None:
+            _check_feature_width(doc, regions.feature_width, feature_width)
+            if feature_width:
+                first_feature[i] = n_features
+                features.append(regions.features)
+                n_features += n
+        if regions.labels is not None:
+            labels.append(numpy.fromiter(map(lookup.__getitem__, regions.labels), dtype="int64", count=n))
+        else:
+            labels.append(numpy.zeros((n,), dtype="int64"))
+        boxes.append(regions.boxes)
+        sizes.append(regions.image_size)
+    first = numpy.cumsum(counts) - counts
+    if not boxes:
+        return _BatchRegions(counts, first, numpy.zeros((0,), dtype="int64"),
+                             numpy.zeros((0, 5), dtype="float32"), [], first_feature, 0)
+    # `ImageRegions.normalized_boxes` of every doc at once.
+    raw = numpy.concatenate(boxes).astype("float32", copy=False)
+    scale = numpy.repeat(numpy.asarray(sizes, dtype="float32"), counts[counts > 0], axis=0)
+    normalized = numpy.empty((raw.shape[0], 5), dtype="float32")
+    normalized[:, [0, 2]] = raw[:, [0, 2]] / scale[:, :1]
+    normalized[:, [1, 3]] = raw[:, [1, 3]] / scale[:, 1:]
+    normalized[:, :4] = numpy.clip(normalized[:, :4], 0.0, 1.0)
+    normalized[:, 4] = (normalized[:, 2] - normalized[:, 0]) * (normalized[:, 3] - normalized[:, 1])
+    return _BatchRegions(counts, first, numpy.concatenate(labels), normalized, features, first_feature, n_features)
+
+
+class _LabelLookup(dict):
+    """Detector label → label id (0: unknown), matched lower-cased; each
+    distinct spelling is lower-cased once per batch."""
+
+    def __init__(self, label_ids: Dict[str, int]) -> None:
+        super().__init__()
+        self.label_ids = label_ids
+
+    def __missing__(self, label: str) -> int:
+        value = self[label] = self.label_ids.get(label.lower(), 0)
+        return value
+
+
+def _check_feature_width(doc: Doc, width: int, feature_width: int) -> None:
+    if width != feature_width:
+        expected = (
+            f"the model was trained without region features (width 0): drop the "
+            f"features or retrain with them"
+            if feature_width == 0
+            else f"the model expects width {feature_width}: use the same feature "
+            f"extractor as in training"
+        )
+        raise RegionsError(
+            f"Region features of {doc_name(doc)} have width {width}, but {expected}."
+        )

@@ -18,7 +18,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from .boxes import apply_deltas_many, box_iou
 from .clustering import CLUSTERERS
 from .errors import AlignmentError, ConfigError
-from .extensions import DEFAULT_CLUSTER_PREFIX
+from .extensions import DEFAULT_CLUSTER_PREFIX, set_span_values
 from .gold import doc_name
 from .model import (
     CorefOutputs, MentionBatch, build_torch_layer, collect_region_settings,
@@ -335,29 +335,24 @@ class MultimodalCoref(TrainablePipe):
 
     def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
         """Write clusters, mentions and groundings to the docs."""
+        key = self.cfg["mentions_key"]
         for doc, pred in zip(docs, predictions):
             clear_clusters(doc, self.prefix)
             spans = [Span(doc, start, end) for start, end in pred.mentions]
-            groundings = []
-            for j, span in enumerate(spans):
-                grounding = {
-                    "region": pred.regions[j],
-                    "box": pred.boxes[j],
-                    "score": pred.scores[j],
-                    "refined_box": pred.refined_boxes[j],
-                }
-                span._.grounding = grounding
-                groundings.append(grounding)
-            doc.spans[self.cfg["mentions_key"]] = SpanGroup(doc, name=self.cfg["mentions_key"], spans=spans)
+            groundings = [
+                {"region": region, "box": box, "score": score, "refined_box": refined}
+                for region, box, score, refined in zip(pred.regions, pred.boxes, pred.scores, pred.refined_boxes)
+            ]
+            set_span_values(spans, "grounding", groundings)
+            doc.spans[key] = SpanGroup(doc, name=key, spans=spans)
             index = 0
             for cluster in pred.clusters:
                 if len(cluster) < 2 and not self.cfg["write_singletons"]:
                     continue
                 index += 1
-                key = cluster_key(self.prefix, index)
-                group = SpanGroup(doc, name=key, spans=[spans[j] for j in cluster])
+                group = SpanGroup(doc, name=cluster_key(self.prefix, index), spans=[spans[j] for j in cluster])
                 group.attrs["grounding"] = dict(cluster_grounding([groundings[j] for j in cluster]))
-                doc.spans[key] = group
+                doc.spans[group.name] = group
 
     # -- Training -------------------------------------------------------------
 

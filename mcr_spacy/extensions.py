@@ -1,5 +1,5 @@
 """Custom attributes used by the multimodal coreference pipeline."""
-from typing import List
+from typing import Any, Iterable, List
 
 from spacy.tokens import Doc, Span
 
@@ -26,3 +26,16 @@ def _get_default_clusters(doc: Doc) -> List[List[Span]]:
     from .spans import get_clusters
 
     return get_clusters(doc, DEFAULT_CLUSTER_PREFIX)
+
+
+def set_span_values(spans: Iterable[Span], name: str, values: Iterable[Any]) -> None:
+    """Set `span._.{name}` of many spans at once. For an attribute without
+    getter or setter this writes `doc.user_data` under the key `Span._` uses,
+    skipping the per-span `Underscore` object; otherwise it sets each one."""
+    default, method, getter, setter = Span.get_extension(name)
+    if getter is not None or setter is not None or method is not None:
+        for span, value in zip(spans, values):
+            span._.set(name, value)
+        return
+    for span, value in zip(spans, values):
+        span.doc.user_data[("._.", name, span.start_char, span.end_char)] = value

@@ -332,3 +332,25 @@ def test_cheap_region_encoder(tmp_path):
 def test_negative_projection_rank_is_refused():
     with pytest.raises(Exception, match="region_projection_rank"):
         make_nlp(model={**SMALL_MODEL, "region_projection_rank": -1})
+
+
+def test_set_span_values_is_span_underscore():
+    """The batch writer of span attributes stores what `span._` reads, and an
+    extension with a setter still goes through its setter."""
+    from spacy.tokens import Span
+
+    from mcr_spacy.extensions import set_span_values
+
+    doc = spacy.blank("en")("a man holds a dog")
+    spans = [doc[0:2], doc[3:5]]
+    set_span_values(spans, "grounding", [{"region": 1}, {"region": None}])
+    assert doc[0:2]._.grounding == {"region": 1}
+    assert doc[3:5]._.grounding == {"region": None}
+    assert doc[1:2]._.grounding is None
+    seen = []
+    Span.set_extension("mcr_test_with_setter", getter=lambda span: None, setter=lambda span, v: seen.append(v), force=True)
+    try:
+        set_span_values(spans, "mcr_test_with_setter", ["x", "y"])
+    finally:
+        Span.remove_extension("mcr_test_with_setter")
+    assert seen == ["x", "y"]
