@@ -1,6 +1,6 @@
 """The PyTorch cross-modal module: region encoder, mention-region fusion and heads."""
 import os
-from typing import Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -19,6 +19,26 @@ if hasattr(os, "register_at_fork"):
 NEG_INF = -1e4  # large enough to zero a softmax slot, small enough for float16
 
 
+class Packing:
+    """Real items of a padded `[B, S]` layout, as indices into its flattened
+    rows: position-wise layers run on the `[N, C]` real items only and
+    attention on the padded `[B, S, C]` form."""
+
+    def __init__(self, mask: torch.Tensor) -> None:
+        self.shape = mask.shape
+        self.index = torch.nonzero(mask.reshape(-1)).squeeze(1)
+
+    def pad(self, x: torch.Tensor) -> torch.Tensor:
+        """[N, C] -> [B, S, C], zeros in the padding."""
+        n_rows, n_slots = self.shape
+        out = x.new_zeros((n_rows * n_slots,) + x.shape[1:]).index_copy(0, self.index, x)
+        return out.reshape((n_rows, n_slots) + x.shape[1:])
+
+    def unpad(self, x: torch.Tensor) -> torch.Tensor:
+        """[B, S, ...] -> [N, ...]."""
+        return x.reshape((-1,) + x.shape[2:]).index_select(0, self.index)
+
+
 class Attention(nn.Module):
     """Multi-head attention of queries over keys with a key-padding bias,
     through `scaled_dot_product_attention`. Parameters are packed like
@@ -31,17 +51,22 @@ class Attention(nn.Module):
         self.in_proj = nn.Linear(width, width * 3)
         self.out_proj = nn.Linear(width, width)
 
-    def forward(self, queries: torch.Tensor, keys: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """queries: [B, L, W]; keys: [B, S, W] (the same tensor for
-        self-attention); bias: [B, 1, 1, S], 0 for real keys, NEG_INF for padding."""
-        n_rows, n_queries, width = queries.shape
-        head_width = width // self.n_heads
-        if keys is queries:
-            q, k, v = self.in_proj(queries).chunk(3, dim=-1)
+    def forward(
+        self, queries: torch.Tensor, keys: Optional[torch.Tensor], bias: torch.Tensor,
+        packing: Optional[Packing] = None,
+    ) -> torch.Tensor:
+        """queries: [B, L, W], or the [N, W] real ones of `packing` (the
+        output then has the same form); keys: [B, S, W], or None for
+        self-attention; bias: [B, 1, 1, S], 0 for real keys, NEG_INF for padding."""
+        width = queries.shape[-1]
+        if keys is None:
+            q, k, v = _pad(self.in_proj(queries), packing).chunk(3, dim=-1)
         else:
             weight, bias_in = self.in_proj.weight, self.in_proj.bias
-            q = nn.functional.linear(queries, weight[:width], bias_in[:width])
+            q = _pad(nn.functional.linear(queries, weight[:width], bias_in[:width]), packing)
             k, v = nn.functional.linear(keys, weight[width:], bias_in[width:]).chunk(2, dim=-1)
+        n_rows, n_queries = q.shape[:2]
+        head_width = width // self.n_heads
 
         def heads(x: torch.Tensor) -> torch.Tensor:
             return x.reshape(n_rows, -1, self.n_heads, head_width).transpose(1, 2)
@@ -49,8 +74,12 @@ class Attention(nn.Module):
         attended = nn.functional.scaled_dot_product_attention(
             heads(q), heads(k), heads(v), attn_mask=bias.to(q.dtype),
             dropout_p=self.dropout if self.training else 0.0,
-        )
-        return self.out_proj(attended.transpose(1, 2).reshape(n_rows, n_queries, width))
+        ).transpose(1, 2).reshape(n_rows, n_queries, width)
+        return self.out_proj(attended if packing is None else packing.unpad(attended))
+
+
+def _pad(x: torch.Tensor, packing: Optional[Packing]) -> torch.Tensor:
+    return x if packing is None else packing.pad(x)
 
 
 def padding_bias(pad: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
@@ -108,20 +137,34 @@ class RegionEncoder(nn.Module):
         region_mask: torch.Tensor,  # [B, R] bool, True = real region
     ) -> Tuple[torch.Tensor, torch.Tensor]:
         n_rows, n_slots = region_mask.shape
-        regions = self.box_mlp(boxes) + self.label_embed(labels)
+        # The real regions only, then placed after each row's "no region" slot.
+        real = Packing(region_mask).index
+        encoded = self.box_mlp(boxes.reshape(-1, boxes.shape[-1]).index_select(0, real))
+        encoded = encoded + self.embed_labels(labels.reshape(-1).index_select(0, real))
         if self.feature_proj is not None and len(features):
             first, rest = self.feature_proj[0], self.feature_proj[1:]
             projected = rest(torch.cat([first(doc_features) for doc_features in features]))
-            projected = projected.to(regions.dtype)
-            projected = torch.cat([projected, projected.new_zeros((1, projected.shape[1]))])
-            regions = regions + projected.index_select(0, feature_index.reshape(-1)).reshape(regions.shape)
-        null = self.null_region.expand(n_rows, 1, -1).to(regions.dtype)
-        regions = torch.cat([null, regions], dim=1)
+            projected = torch.cat([projected.to(encoded.dtype), encoded.new_zeros((1, projected.shape[1]))])
+            encoded = encoded + projected.index_select(0, feature_index.reshape(-1).index_select(0, real))
+        width = encoded.shape[1]
+        null_slots = torch.arange(n_rows, device=real.device) * (n_slots + 1)
+        slots = torch.cat([null_slots, real + real // n_slots + 1])
+        values = torch.cat([self.null_region.reshape(1, width).to(encoded.dtype).expand(n_rows, width), encoded])
+        regions = encoded.new_zeros((n_rows * (n_slots + 1), width)).index_copy(0, slots, values)
+        regions = regions.reshape(n_rows, n_slots + 1, width)
         mask = torch.cat([region_mask.new_ones((n_rows, 1)), region_mask], dim=1)
         if self.attention is not None:
             bias = padding_bias(~mask, regions.dtype)
-            regions = self.norm(regions + self.dropout(self.attention(regions, regions, bias)))
+            regions = self.norm(regions + self.dropout(self.attention(regions, None, bias)))
         return regions, mask
+
+    def embed_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """Label embeddings of `labels` [N]: the layer-normalised table's rows
+        (normalising the table, when it is the smaller, is the same per row)."""
+        embed, norm = self.label_embed
+        if embed.num_embeddings < labels.shape[0]:
+            return norm(embed.weight).index_select(0, labels)
+        return norm(embed(labels))
 
 
 class FusionLayer(nn.Module):
@@ -140,9 +183,13 @@ class FusionLayer(nn.Module):
         self.norm3 = nn.LayerNorm(width)
         self.dropout = nn.Dropout(dropout)
 
-    def forward(self, mentions, mention_bias, regions, region_bias):
-        mentions = self.norm1(mentions + self.dropout(self.self_attention(mentions, mentions, mention_bias)))
-        mentions = self.norm2(mentions + self.dropout(self.cross_attention(mentions, regions, region_bias)))
+    def forward(self, mentions, packing, mention_bias, regions, region_bias):
+        """mentions: the [N, W] real mentions of `packing`'s [B, M] layout;
+        regions: [B, R + 1, W]."""
+        attended = self.self_attention(mentions, None, mention_bias, packing)
+        mentions = self.norm1(mentions + self.dropout(attended))
+        attended = self.cross_attention(mentions, regions, region_bias, packing)
+        mentions = self.norm2(mentions + self.dropout(attended))
         return self.norm3(mentions + self.dropout(self.feed_forward(mentions)))
 
 
@@ -204,27 +251,21 @@ class MultimodalCorefModule(nn.Module):
 
     def pool_mentions(self, tokvecs, starts, ends):
         """Mean of each mention's tokens, with its first and last token vectors.
-        tokvecs: [T, W] (all docs' tokens, concatenated); starts/ends: [B, M]
-        indices into it (end exclusive; padding has start == end == 0)."""
-        width = tokvecs.shape[1]
+        tokvecs: [T, W] (all docs' tokens, concatenated); starts/ends: [N]
+        indices into it (end exclusive, end > start)."""
         # Sum each mention's own tokens (a cumulative sum over all tokens of
         # the batch is far slower on CPU and loses precision on long batches).
-        sizes = (ends - starts).clamp(min=0).reshape(-1)
-        mention_of_item = torch.repeat_interleave(torch.arange(sizes.shape[0], device=sizes.device), sizes)
-        first_item = torch.cumsum(sizes, dim=0) - sizes
-        position = torch.arange(mention_of_item.shape[0], device=sizes.device) - first_item[mention_of_item]
-        token_index = starts.reshape(-1)[mention_of_item] + position
-        sums = tokvecs.new_zeros((sizes.shape[0], width)).index_add(
+        lengths = ends - starts
+        mention_of_item = torch.repeat_interleave(torch.arange(lengths.shape[0], device=lengths.device), lengths)
+        first_item = torch.cumsum(lengths, dim=0) - lengths
+        position = torch.arange(mention_of_item.shape[0], device=lengths.device) - first_item[mention_of_item]
+        token_index = starts[mention_of_item] + position
+        sums = tokvecs.new_zeros((lengths.shape[0], tokvecs.shape[1])).index_add(
             0, mention_of_item, tokvecs.index_select(0, token_index)
         )
-        lengths = (ends - starts).clamp(min=1)
-        means = sums.reshape(starts.shape + (width,)) / lengths.unsqueeze(-1).to(tokvecs.dtype)
-        padded = torch.cat([tokvecs, tokvecs.new_zeros((1, width))], dim=0)
-        none = torch.full_like(ends, tokvecs.shape[0])
-        first_index = torch.where(ends > starts, starts, none).reshape(-1)
-        last_index = torch.where(ends > starts, ends - 1, none).reshape(-1)
-        first = padded.index_select(0, first_index).reshape(means.shape)
-        last = padded.index_select(0, last_index).reshape(means.shape)
+        means = sums / lengths.unsqueeze(-1).to(tokvecs.dtype)
+        first = tokvecs.index_select(0, starts)
+        last = tokvecs.index_select(0, ends - 1)
         return torch.cat([means, first, last], dim=-1), lengths
 
     def forward(
@@ -240,18 +281,14 @@ class MultimodalCorefModule(nn.Module):
         boxes: torch.Tensor,  # [B, R, 5]
         region_mask: torch.Tensor,  # [B, R] bool
     ):
-        pooled, lengths = self.pool_mentions(tokvecs, starts, ends)
+        # Position-wise layers run on the real mentions only, row-major over
+        # the padded rows (the order of the outputs); attention pads them.
+        packing = Packing(mention_mask)
+        pooled, lengths = self.pool_mentions(tokvecs, packing.unpad(starts), packing.unpad(ends))
         if self.extra_width:
-            pooled = torch.cat([pooled, extra.to(pooled.dtype)], dim=-1)
+            pooled = torch.cat([pooled, packing.unpad(extra).to(pooled.dtype)], dim=-1)
         buckets = (lengths - 1).clamp(max=self.n_width_buckets - 1)
         mentions = self.mention_proj(pooled) + self.width_embed(buckets)
-        # Real mentions, as indices into the flattened [B * M] rows.
-        n_rows, n_slots = mention_mask.shape
-        real = torch.nonzero(mention_mask.reshape(-1)).squeeze(1)
-
-        def gather(x: torch.Tensor) -> torch.Tensor:
-            return x.reshape((n_rows * n_slots,) + x.shape[2:]).index_select(0, real)
-
         regions, full_region_mask = self.regions(features, feature_index, labels, boxes, region_mask)
         # A row without mentions still needs one unmasked key for attention.
         mention_pad = ~mention_mask
@@ -261,36 +298,33 @@ class MultimodalCorefModule(nn.Module):
         region_bias = padding_bias(region_pad, mentions.dtype)
         before_fusion = mentions
         for layer in self.layers:
-            mentions = layer(mentions, mention_bias, regions, region_bias)
-        logits = torch.bmm(self.ground_query(mentions), self.ground_key(regions).transpose(1, 2)) * self.scale
+            mentions = layer(mentions, packing, mention_bias, regions, region_bias)
+        logits = torch.bmm(packing.pad(self.ground_query(mentions)), self.ground_key(regions).transpose(1, 2))
+        logits = logits * self.scale
         # The image-text contrastive space (real regions only, not the "no
         # region" slot): for its loss in training, and for the grounding
         # logits with `itc_grounding`.
         region_space = text_space = None
         if self.training or self.itc_grounding is not None:
             region_space = nn.functional.normalize(self.itc_region(regions[:, 1:]), dim=-1)
-        if self.itc_grounding is not None:
             text_space = nn.functional.normalize(self.itc_text(before_fusion), dim=-1)
-            itc_logits = torch.bmm(text_space, region_space.transpose(1, 2)) * self.itc_grounding
+        if self.itc_grounding is not None:
+            itc_logits = torch.bmm(packing.pad(text_space), region_space.transpose(1, 2)) * self.itc_grounding
             logits = logits + nn.functional.pad(itc_logits, (1, 0))
         logits = logits.masked_fill(region_pad.unsqueeze(1), NEG_INF)
         attention = torch.softmax(logits.float(), dim=-1).to(regions.dtype)
-        grounded = torch.bmm(attention, regions)
-        fused = gather(torch.cat([mentions, grounded], dim=-1))
+        grounded = packing.unpad(torch.bmm(attention, regions))
+        fused = torch.cat([mentions, grounded], dim=-1)
         deltas = self.box_head(fused)
         embeddings = nn.functional.normalize(self.coref_head(fused).float(), dim=-1)
         if self.training:
-            if text_space is None:
-                text_space = nn.functional.normalize(self.itc_text(gather(before_fusion)), dim=-1)
-            else:
-                text_space = gather(text_space)
             text, region_space = text_space.float(), region_space.float()
         else:
             text = embeddings.new_zeros((0, embeddings.shape[1]))
             region_space = embeddings.new_zeros((0,) + regions.shape[1:])
         return (
             embeddings,
-            gather(logits).float(),
+            packing.unpad(logits).float(),
             deltas.float(),
             text,
             region_space,
