@@ -1,5 +1,5 @@
 """Clustering mentions from their pairwise coreference scores."""
-from typing import List
+from typing import List, Sequence
 
 import numpy
 
@@ -43,6 +43,34 @@ def cluster_transitive(scores: numpy.ndarray, threshold: float) -> List[List[int
     for i, label in enumerate(labels.tolist()):
         groups.setdefault(label, []).append(i)
     return sorted(groups.values(), key=lambda c: c[0])
+
+
+def cluster_transitive_many(
+    scores: numpy.ndarray, lengths: Sequence[int], threshold: float
+) -> List[List[List[int]]]:
+    """`cluster_transitive` for many docs at once: `scores` is [D, M, M], doc
+    d's mentions are its first `lengths[d]` rows and columns (the rest is
+    padding). Label propagation runs on all docs together."""
+    n_docs, n_slots = scores.shape[:2]
+    lengths = numpy.asarray(lengths, dtype="int64")
+    real = numpy.arange(n_slots)[None, :] < lengths[:, None]  # [D, M]
+    linked = (numpy.asarray(scores) > threshold) & real[:, :, None] & real[:, None, :]
+    linked |= linked.transpose(0, 2, 1)
+    labels = numpy.broadcast_to(numpy.arange(n_slots), (n_docs, n_slots))
+    while True:
+        neighbour_min = numpy.where(linked, labels[:, None, :], n_slots).min(axis=2, initial=n_slots)
+        updated = numpy.minimum(labels, neighbour_min)
+        updated = numpy.take_along_axis(updated, updated, axis=1)
+        if numpy.array_equal(updated, labels):
+            break
+        labels = updated
+    clusters = []
+    for d, n in enumerate(lengths.tolist()):
+        groups: dict = {}
+        for i, label in enumerate(labels[d, :n].tolist()):
+            groups.setdefault(label, []).append(i)
+        clusters.append(sorted(groups.values(), key=lambda c: c[0]))
+    return clusters
 
 
 def cluster_average_linkage(scores: numpy.ndarray, threshold: float) -> List[List[int]]:

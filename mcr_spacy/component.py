@@ -16,7 +16,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
 from .boxes import apply_deltas_many, box_iou
-from .clustering import CLUSTERERS
+from .clustering import CLUSTERERS, cluster_transitive_many
 from .errors import AlignmentError, ConfigError
 from .extensions import DEFAULT_CLUSTER_PREFIX, set_span_values
 from .gold import doc_name
@@ -306,16 +306,44 @@ class MultimodalCoref(TrainablePipe):
             refined_boxes = apply_deltas_many(region_boxes, deltas[grounded], doc_sizes[grounded_docs])
             for j, s, box, ref in zip(grounded.tolist(), slots.tolist(), region_boxes.tolist(), refined_boxes.tolist()):
                 slot[j], boxes[j], refined[j] = s, box, ref
+        sims = self._batch_similarities(embeddings, probs, outputs.lengths, outputs.n_regions)
+        if self.cfg["linkage"] == "transitive":
+            clusters = cluster_transitive_many(sims, outputs.lengths, self.cfg["threshold"])
+        else:
+            clusters = [None] * len(docs)
         predictions = []
         for i, (doc_mentions, rows) in enumerate(zip(mentions, outputs.doc_slices())):
-            n_regions = 0 if regions[i] is None else len(regions[i])
-            sim = self._similarities(embeddings[rows], probs[rows, : n_regions + 1])
+            n = len(doc_mentions)
             pred = DocPrediction(
-                doc_mentions, [], sim, slot[rows], scores[rows], boxes[rows], refined[rows]
+                doc_mentions, clusters[i], sims[i, :n, :n], slot[rows], scores[rows], boxes[rows], refined[rows]
             )
-            pred.clusters = self.cluster(pred)
+            if pred.clusters is None:
+                pred.clusters = self.cluster(pred)
             predictions.append(pred)
         return predictions
+
+    def _batch_similarities(
+        self, embeddings: numpy.ndarray, probs: numpy.ndarray, lengths: List[int], n_regions: List[int]
+    ) -> numpy.ndarray:
+        """`_similarities` of every doc of a batch at once: [D, M, M], doc d's
+        scores in its first `lengths[d]` rows and columns."""
+        n_docs, n_slots = len(lengths), max(lengths, default=0)
+        doc_of = numpy.repeat(numpy.arange(n_docs), lengths)
+        position = numpy.arange(len(doc_of)) - (numpy.cumsum(lengths) - lengths)[doc_of]
+        padded = numpy.zeros((n_docs, n_slots, embeddings.shape[1]), dtype=embeddings.dtype)
+        padded[doc_of, position] = embeddings
+        sim = numpy.matmul(padded, padded.transpose(0, 2, 1))
+        weight = self.cfg["grounding_agreement"]
+        if weight and probs.shape[1] > 1:
+            # Regions past a doc's own have probability 0: the product over
+            # the batch's padded columns is the doc's own.
+            grounded = numpy.zeros((n_docs, n_slots, probs.shape[1] - 1), dtype=probs.dtype)
+            grounded[doc_of, position] = probs[:, 1:]
+            with_regions = numpy.asarray(n_regions) > 0
+            keep = numpy.where(with_regions, 1.0 - weight, 1.0).astype(sim.dtype)[:, None, None]
+            mix = numpy.where(with_regions, weight, 0.0)[:, None, None]
+            sim = keep * sim + mix * numpy.matmul(grounded, grounded.transpose(0, 2, 1))
+        return sim
 
     def _similarities(self, embeddings: numpy.ndarray, probs: numpy.ndarray) -> numpy.ndarray:
         """Pairwise coreference scores: embedding cosine mixed with the

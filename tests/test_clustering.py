@@ -1,7 +1,7 @@
 import numpy
 import pytest
 
-from mcr_spacy.clustering import cluster_average_linkage, cluster_transitive
+from mcr_spacy.clustering import cluster_average_linkage, cluster_transitive, cluster_transitive_many
 
 
 def scores(pairs, n):
@@ -47,3 +47,22 @@ def test_apply_deltas_many_with_one_image_size_per_box():
     for box, delta, size, got in zip(boxes, deltas, sizes, batched):
         assert got.tolist() == pytest.approx(apply_deltas(box, delta, size))
         assert (got >= 0).all() and got[2] <= size[0] and got[3] <= size[1]
+
+
+def test_transitive_many_equals_one_by_one():
+    """Docs of different lengths clustered together, padding with high scores
+    (which must not link anything), give each doc's own clusters."""
+    rng = numpy.random.default_rng(0)
+    lengths = [6, 0, 1, 13, 9]
+    padded = numpy.full((len(lengths), 13, 13), 0.99)
+    docs = []
+    for d, n in enumerate(lengths):
+        m = rng.uniform(0, 1, (n, n))
+        m = numpy.maximum(m, m.T) ** 3
+        padded[d, :n, :n] = m
+        docs.append(m)
+    for threshold in (0.3, 0.6, 0.9):
+        assert cluster_transitive_many(padded, lengths, threshold) == [
+            cluster_transitive(m, threshold) for m in docs
+        ]
+    assert cluster_transitive_many(numpy.zeros((2, 0, 0)), [0, 0], 0.5) == [[], []]
