@@ -50,26 +50,30 @@ def cluster_transitive_many(
 ) -> List[List[List[int]]]:
     """`cluster_transitive` for many docs at once: `scores` is [D, M, M], doc
     d's mentions are its first `lengths[d]` rows and columns (the rest is
-    padding). Label propagation runs on all docs together."""
+    padding). Reachability of all docs' graphs is squared (batched matrix
+    products) until it stops growing; a mention's cluster is named by the
+    first mention it reaches."""
     n_docs, n_slots = scores.shape[:2]
+    if n_slots == 0:
+        return [[] for _ in range(n_docs)]
     lengths = numpy.asarray(lengths, dtype="int64")
     real = numpy.arange(n_slots)[None, :] < lengths[:, None]  # [D, M]
     linked = (numpy.asarray(scores) > threshold) & real[:, :, None] & real[:, None, :]
     linked |= linked.transpose(0, 2, 1)
-    labels = numpy.broadcast_to(numpy.arange(n_slots), (n_docs, n_slots))
+    linked |= numpy.eye(n_slots, dtype="bool")
     while True:
-        neighbour_min = numpy.where(linked, labels[:, None, :], n_slots).min(axis=2, initial=n_slots)
-        updated = numpy.minimum(labels, neighbour_min)
-        updated = numpy.take_along_axis(updated, updated, axis=1)
-        if numpy.array_equal(updated, labels):
+        grown = numpy.matmul(linked.astype("float32"), linked.astype("float32")) > 0
+        if numpy.array_equal(grown, linked):
             break
-        labels = updated
+        linked = grown
+    labels = linked.argmax(axis=2)
     clusters = []
     for d, n in enumerate(lengths.tolist()):
+        # Clusters appear in the order of their first mention.
         groups: dict = {}
         for i, label in enumerate(labels[d, :n].tolist()):
             groups.setdefault(label, []).append(i)
-        clusters.append(sorted(groups.values(), key=lambda c: c[0]))
+        clusters.append(list(groups.values()))
     return clusters
 
 

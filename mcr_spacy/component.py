@@ -254,8 +254,10 @@ class MultimodalCoref(TrainablePipe):
 
     def get_mentions(self, doc: Doc) -> List[Tuple[int, int]]:
         """The mentions of a doc as sorted, unique `(start, end)` token offsets."""
-        spans = self.mention_getter(doc)
-        return sorted({(span.start, span.end) for span in spans if span.end > span.start})
+        offsets = [(span.start, span.end) for span in self.mention_getter(doc) if span.end > span.start]
+        if all(a < b for a, b in zip(offsets, offsets[1:])):
+            return offsets  # already sorted and unique: the usual case
+        return sorted(set(offsets))
 
     def _model_input(self, docs: List[Doc]) -> Tuple[MentionBatch, List[List[Tuple[int, int]]]]:
         mentions = [self.get_mentions(doc) for doc in docs]

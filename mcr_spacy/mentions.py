@@ -27,9 +27,13 @@ PRONOUNS = (
 
 
 def _sorted_unique(spans: Iterable[Span]) -> List[Span]:
+    spans = list(spans)
+    offsets = [(span.start, span.end) for span in spans]
+    if all(a < b for a, b in zip(offsets, offsets[1:])):
+        return spans  # already sorted and unique: the usual case
     seen = {}
-    for span in spans:
-        seen.setdefault((span.start, span.end), span)
+    for key, span in zip(offsets, spans):
+        seen.setdefault(key, span)
     return [seen[key] for key in sorted(seen)]
 
 
