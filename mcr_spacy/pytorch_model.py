@@ -31,7 +31,7 @@ class Packing:
     def pad(self, x: torch.Tensor) -> torch.Tensor:
         """[N, C] -> [B, S, C], zeros in the padding."""
         n_rows, n_slots = self.shape
-        out = x.new_zeros((n_rows * n_slots,) + x.shape[1:]).index_copy(0, self.index, x)
+        out = x.new_zeros((n_rows * n_slots,) + x.shape[1:]).index_copy_(0, self.index, x)
         return out.reshape((n_rows, n_slots) + x.shape[1:])
 
     def unpad(self, x: torch.Tensor) -> torch.Tensor:
@@ -157,7 +157,7 @@ class RegionEncoder(nn.Module):
         null_slots = torch.arange(n_rows, device=real.device) * (n_slots + 1)
         slots = torch.cat([null_slots, real + real // n_slots + 1])
         values = torch.cat([self.null_region.reshape(1, width).to(encoded.dtype).expand(n_rows, width), encoded])
-        regions = encoded.new_zeros((n_rows * (n_slots + 1), width)).index_copy(0, slots, values)
+        regions = encoded.new_zeros((n_rows * (n_slots + 1), width)).index_copy_(0, slots, values)
         regions = regions.reshape(n_rows, n_slots + 1, width)
         mask = torch.cat([region_mask.new_ones((n_rows, 1)), region_mask], dim=1)
         if self.attention is not None:
