@@ -6,7 +6,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy
 from spacy.tokens import Doc
 from spacy.util import registry
-from thinc.api import Model, PyTorchGradScaler, PyTorchWrapper_v2
+from thinc.api import Model, PyTorchGradScaler
 from thinc.types import Floats2d, Floats3d, Ints2d
 
 from .errors import ConfigError
@@ -101,7 +101,7 @@ def build_multimodal_coref_model(
     sense2vec_path: a sense2vec table (Sense2Vec.to_disk folder) whose vector for
         each mention's phrase or last word is added to the mention; read in
         `initialize` and saved with the model.
-    mixed_precision, grad_scaler: passed to PyTorchWrapper_v2.
+    mixed_precision, grad_scaler: passed to the PyTorch shim (as by PyTorchWrapper_v2).
     """
     if hidden_width % n_heads != 0:
         raise ConfigError(
@@ -153,7 +153,7 @@ def get_model_settings(model: Model) -> Dict[str, Any]:
 def build_torch_layer(model: Model, settings: Dict[str, Any]) -> None:
     """Create the PyTorch module with the given widths and add it to `model`."""
     from .pytorch_model import MultimodalCorefModule
-    from .pytorch_wrapping import convert_inputs, convert_outputs
+    from .pytorch_wrapping import wrap_module
 
     for key in SETTINGS_KEYS:
         model.attrs[key] = settings[key]
@@ -172,13 +172,7 @@ def build_torch_layer(model: Model, settings: Dict[str, Any]) -> None:
         region_self_attention=model.attrs.get("region_self_attention", True),
         itc_grounding=model.attrs.get("itc_grounding", False),
     )
-    wrapper = PyTorchWrapper_v2(
-        module,
-        convert_inputs=convert_inputs,
-        convert_outputs=convert_outputs,
-        mixed_precision=model.attrs["mixed_precision"],
-        grad_scaler=model.attrs["grad_scaler"],
-    )
+    wrapper = wrap_module(module, model.attrs["mixed_precision"], model.attrs["grad_scaler"])
     if model.has_ref("torch"):
         raise ValueError("The torch module of this model is already built.")
     model._layers.append(wrapper)
@@ -266,7 +260,7 @@ def forward(model: Model, inputs: MentionBatch, is_train: bool) -> Tuple[CorefOu
         )
     tokvecs, backprop_tok2vec = tok2vec(docs, is_train)
     lengths = [len(m) for m in mentions]
-    n_regions = [len(doc._.image_regions) if doc._.image_regions is not None else 0 for doc in docs]
+    n_regions = [0 if regions is None else len(regions) for regions in (doc._.image_regions for doc in docs)]
     if sum(lengths) == 0:
         outputs = empty_outputs(model, lengths, n_regions)
 

@@ -354,3 +354,18 @@ def test_set_span_values_is_span_underscore():
     finally:
         Span.remove_extension("mcr_test_with_setter")
     assert seen == ["x", "y"]
+
+
+def test_module_mode_follows_predict_and_update(trained):
+    """Prediction leaves the torch module in eval mode (no dropout) without
+    switching back after each call; an update puts it in train mode again."""
+    nlp, examples = trained
+    coref = nlp.get_pipe("multimodal_coref")
+    module = coref.model.get_ref("torch").shims[0]._model
+    docs = [eg.predicted.copy() for eg in examples[:3]]
+    first = [predictions(doc) for doc in nlp.pipe([d.copy() for d in docs])]
+    assert not module.training
+    second = [predictions(doc) for doc in nlp.pipe([d.copy() for d in docs])]
+    assert first == second
+    outputs, backprop = coref.model.begin_update(coref._model_input(docs)[0])
+    assert module.training
