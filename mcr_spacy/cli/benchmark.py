@@ -48,7 +48,11 @@ def benchmark_cli(
     ),
     n_docs: int = typer.Option(200, "--n-docs", "-n", help="Generated narrations timed per round."),
     batch_size: int = typer.Option(64, "--batch-size", "-b", help="nlp.pipe batch size."),
-    repeats: int = typer.Option(5, "--repeats", "-r", help="Interleaved rounds of encoder/full runs."),
+    repeats: int = typer.Option(
+        9, "--repeats", "-r",
+        help="Interleaved rounds of encoder/full runs; more rounds steady the best-round "
+        "throughput on a shared machine.",
+    ),
     train_steps: int = typer.Option(8, "--train-steps", help="Training steps timed (0: skip)."),
     train_batch_size: int = typer.Option(16, "--train-batch-size", help="Examples per training step."),
     memory_lengths: str = typer.Option(
