@@ -9,6 +9,7 @@ from thinc.types import Floats2d, Ints2d
 from .errors import RegionsError
 from .gold import doc_name
 from .model import get_mention_features
+from .regions import normalize_boxes
 
 
 def build_batch(
@@ -138,13 +139,8 @@ def _batch_regions(
         return _BatchRegions(counts, first, numpy.zeros((0,), dtype="int64"),
                              numpy.zeros((0, 5), dtype="float32"), [], first_feature, 0)
     # `ImageRegions.normalized_boxes` of every doc at once.
-    raw = numpy.concatenate(boxes).astype("float32", copy=False)
-    scale = numpy.repeat(numpy.asarray(sizes, dtype="float32"), counts[counts > 0], axis=0)
-    normalized = numpy.empty((raw.shape[0], 5), dtype="float32")
-    normalized[:, [0, 2]] = raw[:, [0, 2]] / scale[:, :1]
-    normalized[:, [1, 3]] = raw[:, [1, 3]] / scale[:, 1:]
-    normalized[:, :4] = numpy.clip(normalized[:, :4], 0.0, 1.0)
-    normalized[:, 4] = (normalized[:, 2] - normalized[:, 0]) * (normalized[:, 3] - normalized[:, 1])
+    sizes_per_box = numpy.repeat(numpy.asarray(sizes, dtype="float32"), counts[counts > 0], axis=0)
+    normalized = normalize_boxes(numpy.concatenate(boxes), sizes_per_box)
     return _BatchRegions(counts, first, numpy.concatenate(labels), normalized, features, first_feature, n_features)
 
 

@@ -23,26 +23,9 @@ class UnionFind:
 
 def cluster_transitive(scores: numpy.ndarray, threshold: float) -> List[List[int]]:
     """Join every pair with score > threshold, transitively: the connected
-    components of the thresholded graph (min-label propagation with pointer
-    jumping, vectorised). Returns clusters as sorted index lists, ordered by
-    their first mention."""
-    n = scores.shape[0]
-    if n == 0:
-        return []
-    linked = numpy.asarray(scores) > threshold
-    linked |= linked.T
-    labels = numpy.arange(n)
-    while True:
-        neighbour_min = numpy.where(linked, labels[None, :], n).min(axis=1)
-        updated = numpy.minimum(labels, neighbour_min)
-        updated = updated[updated]
-        if numpy.array_equal(updated, labels):
-            break
-        labels = updated
-    groups: dict = {}
-    for i, label in enumerate(labels.tolist()):
-        groups.setdefault(label, []).append(i)
-    return sorted(groups.values(), key=lambda c: c[0])
+    components of the thresholded graph. Returns clusters as sorted index
+    lists, ordered by their first mention."""
+    return cluster_transitive_many(numpy.asarray(scores)[None], [scores.shape[0]], threshold)[0]
 
 
 def cluster_transitive_many(
@@ -107,11 +90,13 @@ def cluster_average_linkage(scores: numpy.ndarray, threshold: float) -> List[Lis
     return out
 
 
-def _groups(uf: UnionFind, n: int) -> List[List[int]]:
-    groups = {}
-    for i in range(n):
-        groups.setdefault(uf.find(i), []).append(i)
-    return sorted(groups.values(), key=lambda c: c[0])
-
-
 CLUSTERERS = {"transitive": cluster_transitive, "average": cluster_average_linkage}
+
+
+def cluster_many(linkage: str, scores: numpy.ndarray, lengths: Sequence[int], threshold: float) -> List[List[List[int]]]:
+    """The clusters of many docs with `linkage`: `scores` is [D, M, M], doc
+    d's mentions its first `lengths[d]` rows and columns. Transitive linkage
+    runs on all docs at once; the others doc by doc."""
+    if linkage == "transitive":
+        return cluster_transitive_many(scores, lengths, threshold)
+    return [CLUSTERERS[linkage](scores[d, :n, :n], threshold) for d, n in enumerate(lengths)]

@@ -16,7 +16,7 @@ from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
 from .boxes import apply_deltas_many, box_iou
-from .clustering import CLUSTERERS, cluster_transitive_many
+from .clustering import CLUSTERERS, cluster_many
 from .errors import AlignmentError, ConfigError
 from .extensions import DEFAULT_CLUSTER_PREFIX, set_span_values
 from .gold import doc_name
@@ -309,26 +309,21 @@ class MultimodalCoref(TrainablePipe):
             for j, s, box, ref in zip(grounded.tolist(), slots.tolist(), region_boxes.tolist(), refined_boxes.tolist()):
                 slot[j], boxes[j], refined[j] = s, box, ref
         sims = self._batch_similarities(embeddings, probs, outputs.lengths, outputs.n_regions)
-        if self.cfg["linkage"] == "transitive":
-            clusters = cluster_transitive_many(sims, outputs.lengths, self.cfg["threshold"])
-        else:
-            clusters = [None] * len(docs)
+        clusters = cluster_many(self.cfg["linkage"], sims, outputs.lengths, self.cfg["threshold"])
         predictions = []
         for i, (doc_mentions, rows) in enumerate(zip(mentions, outputs.doc_slices())):
             n = len(doc_mentions)
-            pred = DocPrediction(
+            predictions.append(DocPrediction(
                 doc_mentions, clusters[i], sims[i, :n, :n], slot[rows], scores[rows], boxes[rows], refined[rows]
-            )
-            if pred.clusters is None:
-                pred.clusters = self.cluster(pred)
-            predictions.append(pred)
+            ))
         return predictions
 
     def _batch_similarities(
         self, embeddings: numpy.ndarray, probs: numpy.ndarray, lengths: List[int], n_regions: List[int]
     ) -> numpy.ndarray:
-        """`_similarities` of every doc of a batch at once: [D, M, M], doc d's
-        scores in its first `lengths[d]` rows and columns."""
+        """Pairwise coreference scores of every doc of a batch at once (see
+        `_similarities`): [D, M, M], doc d's scores in its first `lengths[d]`
+        rows and columns."""
         n_docs, n_slots = len(lengths), max(lengths, default=0)
         doc_of = numpy.repeat(numpy.arange(n_docs), lengths)
         position = numpy.arange(len(doc_of)) - (numpy.cumsum(lengths) - lengths)[doc_of]
@@ -348,14 +343,11 @@ class MultimodalCoref(TrainablePipe):
         return sim
 
     def _similarities(self, embeddings: numpy.ndarray, probs: numpy.ndarray) -> numpy.ndarray:
-        """Pairwise coreference scores: embedding cosine mixed with the
-        probability of being grounded to the same region. A doc without
+        """Pairwise coreference scores of one doc's mentions: embedding cosine
+        mixed with the probability of being grounded to the same region
+        (`probs` over "no region" and the doc's regions). A doc without
         regions has nothing to agree on: its scores are the cosines."""
-        sim = embeddings @ embeddings.T
-        weight = self.cfg["grounding_agreement"]
-        if weight and probs.shape[1] > 1:
-            sim = (1.0 - weight) * sim + weight * (probs[:, 1:] @ probs[:, 1:].T)
-        return sim
+        return self._batch_similarities(embeddings, probs, [len(embeddings)], [probs.shape[1] - 1])[0]
 
     def cluster(self, prediction: DocPrediction) -> List[List[int]]:
         """Cluster a doc's mentions from their pairwise cosine similarities."""

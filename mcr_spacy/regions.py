@@ -9,6 +9,17 @@ from .errors import RegionsError
 MSGPACK_KEY = "__mcr_spacy_image_regions__"
 
 
+def normalize_boxes(boxes: numpy.ndarray, sizes: numpy.ndarray) -> numpy.ndarray:
+    """Pixel boxes [N, 4] as `[x1, y1, x2, y2, area]` in fractions of their
+    image's `(width, height)`: `sizes` is [N, 2], or [1, 2] for one image."""
+    out = numpy.zeros((boxes.shape[0], 5), dtype="float32")
+    out[:, [0, 2]] = boxes[:, [0, 2]] / sizes[:, :1]
+    out[:, [1, 3]] = boxes[:, [1, 3]] / sizes[:, 1:]
+    out[:, :4] = numpy.clip(out[:, :4], 0.0, 1.0)
+    out[:, 4] = (out[:, 2] - out[:, 0]) * (out[:, 3] - out[:, 1])
+    return out
+
+
 class ImageRegions:
     """The detected regions of one image: boxes in pixels, with visual features,
     detector labels or both.
@@ -155,13 +166,7 @@ class ImageRegions:
 
     def normalized_boxes(self) -> numpy.ndarray:
         """Boxes as `[x1, y1, x2, y2, area]` in fractions of the image size."""
-        width, height = self.image_size
-        out = numpy.zeros((len(self), 5), dtype="float32")
-        out[:, [0, 2]] = self.boxes[:, [0, 2]] / width
-        out[:, [1, 3]] = self.boxes[:, [1, 3]] / height
-        out[:, :4] = numpy.clip(out[:, :4], 0.0, 1.0)
-        out[:, 4] = (out[:, 2] - out[:, 0]) * (out[:, 3] - out[:, 1])
-        return out
+        return normalize_boxes(self.boxes, numpy.asarray([self.image_size], dtype="float32"))
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain numpy arrays and lists, for msgpack."""

@@ -1,7 +1,7 @@
 import numpy
 import pytest
 
-from mcr_spacy.clustering import cluster_average_linkage, cluster_transitive, cluster_transitive_many
+from mcr_spacy.clustering import UnionFind, cluster_average_linkage, cluster_many, cluster_transitive
 
 
 def scores(pairs, n):
@@ -49,20 +49,35 @@ def test_apply_deltas_many_with_one_image_size_per_box():
         assert (got >= 0).all() and got[2] <= size[0] and got[3] <= size[1]
 
 
-def test_transitive_many_equals_one_by_one():
+def union_find_clusters(m, threshold):
+    """Reference: the connected components of the thresholded graph, by union-find."""
+    uf = UnionFind(m.shape[0])
+    for i, j in zip(*numpy.nonzero(m > threshold)):
+        uf.union(int(i), int(j))
+    groups = {}
+    for i in range(m.shape[0]):
+        groups.setdefault(uf.find(i), []).append(i)
+    return sorted(groups.values(), key=lambda c: c[0])
+
+
+def test_many_docs_at_once_equal_one_by_one():
     """Docs of different lengths clustered together, padding with high scores
-    (which must not link anything), give each doc's own clusters."""
+    (which must not link anything), give each doc's own clusters: the
+    components a union-find finds, and for average linkage its own result."""
     rng = numpy.random.default_rng(0)
     lengths = [6, 0, 1, 13, 9]
     padded = numpy.full((len(lengths), 13, 13), 0.99)
     docs = []
     for d, n in enumerate(lengths):
-        m = rng.uniform(0, 1, (n, n))
-        m = numpy.maximum(m, m.T) ** 3
+        m = rng.uniform(0, 1, (n, n)) ** 3
         padded[d, :n, :n] = m
         docs.append(m)
     for threshold in (0.3, 0.6, 0.9):
-        assert cluster_transitive_many(padded, lengths, threshold) == [
-            cluster_transitive(m, threshold) for m in docs
+        expected = [union_find_clusters(m, threshold) for m in docs]
+        assert any(len(c) > 1 for doc in expected for c in doc)
+        assert cluster_many("transitive", padded, lengths, threshold) == expected
+        assert [cluster_transitive(m, threshold) for m in docs] == expected
+        assert cluster_many("average", padded, lengths, threshold) == [
+            cluster_average_linkage(m, threshold) for m in docs
         ]
-    assert cluster_transitive_many(numpy.zeros((2, 0, 0)), [0, 0], 0.5) == [[], []]
+    assert cluster_many("transitive", numpy.zeros((2, 0, 0)), [0, 0], 0.5) == [[], []]
