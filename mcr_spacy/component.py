@@ -161,10 +161,8 @@ class DocPrediction:
     mentions: List[Tuple[int, int]]
     clusters: List[List[int]]
     similarities: numpy.ndarray
-    regions: List[Optional[int]]
-    scores: List[float]
-    boxes: List[Optional[List[float]]]
-    refined_boxes: List[Optional[List[float]]]
+    # Per mention: {"region", "box", "score", "refined_box"} (`span._.grounding`).
+    groundings: List[Dict[str, Any]]
 
 
 class MultimodalCoref(TrainablePipe):
@@ -281,7 +279,7 @@ class MultimodalCoref(TrainablePipe):
         embeddings = self.model.ops.to_numpy(outputs.embeddings)
         # Padded region slots hold a large negative logit: their probability
         # is 0, so one softmax over the batch equals each doc's own.
-        probs = _softmax(self.model.ops.to_numpy(outputs.ground_logits))
+        probs = _softmax(self.model.ops.to_numpy(outputs.ground_logits), dtype="float32")
         deltas = self.model.ops.to_numpy(outputs.box_deltas)
         n = probs.shape[0]
         best = probs.argmax(axis=1) if n else numpy.zeros((0,), dtype="int64")
@@ -289,9 +287,9 @@ class MultimodalCoref(TrainablePipe):
         regions = [doc._.image_regions for doc in docs]
         doc_of = numpy.repeat(numpy.arange(len(docs)), outputs.lengths)
         grounded = numpy.nonzero(best > 0)[0]
-        boxes = [None] * n
-        refined = [None] * n
-        slot = [None] * n
+        slots = best - 1  # -1: no region
+        boxes = numpy.zeros((n, 4), dtype="float64")
+        refined = numpy.zeros((n, 4), dtype="float64")
         if len(grounded):
             # Every doc's boxes in one table: a mention's box is row
             # first_box[doc] + slot, and its image size that of its doc.
@@ -303,19 +301,20 @@ class MultimodalCoref(TrainablePipe):
                 [(1.0, 1.0) if r is None else r.image_size for r in regions], dtype="float64"
             )
             grounded_docs = doc_of[grounded]
-            slots = best[grounded] - 1
-            region_boxes = all_boxes[first_box[grounded_docs] + slots]
-            refined_boxes = apply_deltas_many(region_boxes, deltas[grounded], doc_sizes[grounded_docs])
-            for j, s, box, ref in zip(grounded.tolist(), slots.tolist(), region_boxes.tolist(), refined_boxes.tolist()):
-                slot[j], boxes[j], refined[j] = s, box, ref
+            boxes[grounded] = all_boxes[first_box[grounded_docs] + slots[grounded]]
+            refined[grounded] = apply_deltas_many(boxes[grounded], deltas[grounded], doc_sizes[grounded_docs])
+        groundings = [
+            {"region": slot, "box": box, "score": score, "refined_box": ref}
+            if slot >= 0
+            else {"region": None, "box": None, "score": score, "refined_box": None}
+            for slot, box, ref, score in zip(slots.tolist(), boxes.tolist(), refined.tolist(), scores)
+        ]
         sims = self._batch_similarities(embeddings, probs, outputs.lengths, outputs.n_regions)
         clusters = cluster_many(self.cfg["linkage"], sims, outputs.lengths, self.cfg["threshold"])
         predictions = []
         for i, (doc_mentions, rows) in enumerate(zip(mentions, outputs.doc_slices())):
             n = len(doc_mentions)
-            predictions.append(DocPrediction(
-                doc_mentions, clusters[i], sims[i, :n, :n], slot[rows], scores[rows], boxes[rows], refined[rows]
-            ))
+            predictions.append(DocPrediction(doc_mentions, clusters[i], sims[i, :n, :n], groundings[rows]))
         return predictions
 
     def _batch_similarities(
@@ -361,10 +360,7 @@ class MultimodalCoref(TrainablePipe):
         for doc, pred in zip(docs, predictions):
             clear_clusters(doc, self.prefix)
             spans = [Span(doc, start, end) for start, end in pred.mentions]
-            groundings = [
-                {"region": region, "box": box, "score": score, "refined_box": refined}
-                for region, box, score, refined in zip(pred.regions, pred.boxes, pred.scores, pred.refined_boxes)
-            ]
+            groundings = pred.groundings
             set_span_values(spans, "grounding", groundings)
             doc.spans[key] = SpanGroup(doc, name=key, spans=spans)
             index = 0
@@ -688,12 +684,13 @@ class MultimodalCoref(TrainablePipe):
         return self
 
 
-def _softmax(logits: numpy.ndarray) -> numpy.ndarray:
-    logits = numpy.asarray(logits, dtype="float64")
+def _softmax(logits: numpy.ndarray, dtype: str = "float64") -> numpy.ndarray:
+    logits = numpy.asarray(logits, dtype=dtype)
     if logits.shape[0] == 0:
         return logits
     exp = numpy.exp(logits - logits.max(axis=1, keepdims=True))
-    return exp / exp.sum(axis=1, keepdims=True)
+    exp /= exp.sum(axis=1, keepdims=True)
+    return exp
 
 
 def cluster_grounding(groundings: List[Dict[str, Any]]) -> Dict[str, Any]:

@@ -50,7 +50,7 @@ class ModeKeepingPyTorchShim(PyTorchShim):
     def predict(self, inputs: ArgsKwargs) -> Any:
         if self._model.training:
             self._model.eval()
-        with torch.no_grad():
+        with torch.inference_mode():
             with torch.autocast(device_type="cuda", enabled=self._mixed_precision):
                 return self._model(*inputs.args, **inputs.kwargs)
 
