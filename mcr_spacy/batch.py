@@ -7,6 +7,7 @@ from thinc.api import Model
 from thinc.types import Floats2d, Ints2d
 
 from .errors import RegionsError
+from .extensions import get_doc_values
 from .gold import doc_name
 from .model import get_mention_features
 from .regions import normalize_boxes
@@ -116,9 +117,10 @@ def _batch_regions(
     sizes: List[Tuple[float, float]] = []
     features: List[numpy.ndarray] = []
     n_features = 0
+    doc_regions = get_doc_values(docs, "image_regions")
     for i in numpy.nonzero(used)[0].tolist():
         doc = docs[i]
-        regions = doc._.image_regions
+        regions = doc_regions[i]
         if regions is None or len(regions) == 0:
             continue
         n = counts[i] = len(regions)

@@ -766,7 +766,7 @@ def run_benchmark(
     *,
     n_docs: int = 200,
     batch_size: int = 64,
-    repeats: int = 9,
+    repeats: int = 15,
     train_docs: int = 64,
     train_steps: int = 8,
     train_batch_size: int = 16,

@@ -18,7 +18,7 @@ from thinc.api import Config, Model, Optimizer, set_dropout_rate
 from .boxes import apply_deltas_many, box_iou
 from .clustering import CLUSTERERS, cluster_many
 from .errors import AlignmentError, ConfigError
-from .extensions import DEFAULT_CLUSTER_PREFIX, set_span_values
+from .extensions import DEFAULT_CLUSTER_PREFIX, get_doc_values, set_span_values
 from .gold import doc_name
 from .model import (
     CorefOutputs, MentionBatch, build_torch_layer, collect_region_settings,
@@ -284,7 +284,7 @@ class MultimodalCoref(TrainablePipe):
         n = probs.shape[0]
         best = probs.argmax(axis=1) if n else numpy.zeros((0,), dtype="int64")
         scores = probs[numpy.arange(n), best].tolist()
-        regions = [doc._.image_regions for doc in docs]
+        regions = get_doc_values(docs, "image_regions")
         doc_of = numpy.repeat(numpy.arange(len(docs)), outputs.lengths)
         grounded = numpy.nonzero(best > 0)[0]
         slots = best - 1  # -1: no region

@@ -1,5 +1,5 @@
 """Custom attributes used by the multimodal coreference pipeline."""
-from typing import Any, Iterable, List
+from typing import Any, Iterable, List, Sequence
 
 from spacy.tokens import Doc, Span
 
@@ -39,3 +39,14 @@ def set_span_values(spans: Iterable[Span], name: str, values: Iterable[Any]) -> 
         return
     for span, value in zip(spans, values):
         span.doc.user_data[("._.", name, span.start_char, span.end_char)] = value
+
+
+def get_doc_values(docs: Sequence[Doc], name: str) -> List[Any]:
+    """`doc._.{name}` of many docs at once. For an attribute without getter or
+    method and with an immutable default this reads `doc.user_data` under the
+    key `Doc._` uses, skipping the per-doc `Underscore` object."""
+    default, method, getter, setter = Doc.get_extension(name)
+    if getter is not None or method is not None or isinstance(default, (list, dict, set)):
+        return [getattr(doc._, name) for doc in docs]
+    key = ("._.", name, None, None)
+    return [doc.user_data.get(key, default) for doc in docs]

@@ -10,6 +10,7 @@ from thinc.api import Model, PyTorchGradScaler
 from thinc.types import Floats2d, Floats3d, Ints2d
 
 from .errors import ConfigError
+from .extensions import get_doc_values
 from .gold import doc_name
 
 # The model's input: docs, and per doc the mentions as [n, 2] token offsets
@@ -260,7 +261,7 @@ def forward(model: Model, inputs: MentionBatch, is_train: bool) -> Tuple[CorefOu
         )
     tokvecs, backprop_tok2vec = tok2vec(docs, is_train)
     lengths = [len(m) for m in mentions]
-    n_regions = [0 if regions is None else len(regions) for regions in (doc._.image_regions for doc in docs)]
+    n_regions = [0 if regions is None else len(regions) for regions in get_doc_values(docs, "image_regions")]
     if sum(lengths) == 0:
         outputs = empty_outputs(model, lengths, n_regions)
 

@@ -356,6 +356,30 @@ def test_set_span_values_is_span_underscore():
     assert seen == ["x", "y"]
 
 
+
+def test_get_doc_values_is_doc_underscore():
+    """The batch reader of doc attributes returns what `doc._` reads: the
+    stored value, the default, a getter's value and a copy of a mutable default."""
+    from spacy.tokens import Doc
+
+    from mcr_spacy.extensions import get_doc_values
+    from mcr_spacy.regions import ImageRegions
+
+    nlp = spacy.blank("en")
+    with_regions, without = nlp("a man"), nlp("a dog")
+    with_regions._.image_regions = ImageRegions(boxes=[[0, 0, 2, 2]], labels=["man"], image_size=(4, 4))
+    assert get_doc_values([with_regions, without], "image_regions") == [with_regions._.image_regions, None]
+    Doc.set_extension("mcr_test_getter", getter=lambda doc: len(doc), force=True)
+    Doc.set_extension("mcr_test_list", default=[], force=True)
+    try:
+        assert get_doc_values([with_regions, nlp("a b c")], "mcr_test_getter") == [2, 3]
+        values = get_doc_values([with_regions, without], "mcr_test_list")
+        values[0].append("x")
+        assert without._.mcr_test_list == [] and with_regions._.mcr_test_list == ["x"]
+    finally:
+        Doc.remove_extension("mcr_test_getter")
+        Doc.remove_extension("mcr_test_list")
+
 def test_module_mode_follows_predict_and_update(trained):
     """Prediction leaves the torch module in eval mode (no dropout) without
     switching back after each call; an update puts it in train mode again."""

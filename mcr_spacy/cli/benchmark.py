@@ -49,9 +49,9 @@ def benchmark_cli(
     n_docs: int = typer.Option(200, "--n-docs", "-n", help="Generated narrations timed per round."),
     batch_size: int = typer.Option(64, "--batch-size", "-b", help="nlp.pipe batch size."),
     repeats: int = typer.Option(
-        9, "--repeats", "-r",
-        help="Interleaved rounds of encoder/full runs; more rounds steady the best-round "
-        "throughput on a shared machine.",
+        15, "--repeats", "-r",
+        help="Interleaved rounds of encoder/full runs; more rounds steady the median ratio "
+        "and the best-round throughput on a shared machine (one round's ratio can be off by 0.1).",
     ),
     train_steps: int = typer.Option(8, "--train-steps", help="Training steps timed (0: skip)."),
     train_batch_size: int = typer.Option(16, "--train-batch-size", help="Examples per training step."),
