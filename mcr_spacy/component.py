@@ -20,6 +20,7 @@ from .clustering import CLUSTERERS, cluster_many
 from .errors import AlignmentError, ConfigError
 from .extensions import DEFAULT_CLUSTER_PREFIX, get_doc_values, set_span_values
 from .gold import doc_name
+from .mentions import is_sorted_unique
 from .model import (
     CorefOutputs, MentionBatch, build_torch_layer, collect_region_settings,
     get_model_settings, is_built, rerun_module,
@@ -253,8 +254,8 @@ class MultimodalCoref(TrainablePipe):
     def get_mentions(self, doc: Doc) -> List[Tuple[int, int]]:
         """The mentions of a doc as sorted, unique `(start, end)` token offsets."""
         offsets = [(span.start, span.end) for span in self.mention_getter(doc) if span.end > span.start]
-        if all(a < b for a, b in zip(offsets, offsets[1:])):
-            return offsets  # already sorted and unique: the usual case
+        if is_sorted_unique(offsets):
+            return offsets  # the usual case
         return sorted(set(offsets))
 
     def _model_input(self, docs: List[Doc]) -> Tuple[MentionBatch, List[List[Tuple[int, int]]]]:

@@ -1,5 +1,5 @@
 """Mention getters: functions `Doc -> List[Span]` selectable in config."""
-from typing import Callable, Iterable, List, Optional
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple
 
 from spacy.tokens import Doc, Span
 from spacy.util import registry
@@ -26,10 +26,15 @@ PRONOUNS = (
 )
 
 
+def is_sorted_unique(offsets: Sequence[Tuple[int, int]]) -> bool:
+    """Whether `(start, end)` offsets are strictly increasing (sorted, no repeats)."""
+    return all(a < b for a, b in zip(offsets, offsets[1:]))
+
+
 def _sorted_unique(spans: Iterable[Span]) -> List[Span]:
     spans = list(spans)
     offsets = [(span.start, span.end) for span in spans]
-    if all(a < b for a, b in zip(offsets, offsets[1:])):
+    if is_sorted_unique(offsets):
         return spans  # already sorted and unique: the usual case
     seen = {}
     for key, span in zip(offsets, spans):

@@ -356,7 +356,6 @@ def test_set_span_values_is_span_underscore():
     assert seen == ["x", "y"]
 
 
-
 def test_get_doc_values_is_doc_underscore():
     """The batch reader of doc attributes returns what `doc._` reads: the
     stored value, the default, a getter's value and a copy of a mutable default."""
@@ -379,6 +378,7 @@ def test_get_doc_values_is_doc_underscore():
     finally:
         Doc.remove_extension("mcr_test_getter")
         Doc.remove_extension("mcr_test_list")
+
 
 def test_module_mode_follows_predict_and_update(trained):
     """Prediction leaves the torch module in eval mode (no dropout) without

@@ -80,9 +80,9 @@ def benchmark_cli(
     runs through nlp.pipe on the same narrations, interleaved batch by batch
     (so that both see the same conditions of a shared machine) and repeated;
     both time tokenization and attaching regions and mentions, and throughput
-    comes from each one's fastest round. The ratio (b)/(a) of their times, the
-    median over rounds, is the share of time the encoder keeps (target >= 0.85). Training examples/s is
-    timed with nlp.update on labelled narrations. The memory table processes
+    comes from each one's fastest round. The ratio (b)/(a) of their times,
+    the median over rounds, is the share of time the encoder keeps (target
+    >= 0.85). Training examples/s is timed with nlp.update on labelled narrations. The memory table processes
     one narration of each length in a fresh process and records the increase
     of peak resident memory.
     """
