@@ -1,18 +1,18 @@
 """Multimodal coreference resolution and grounding in image narrations, for spaCy."""
 from .errors import AlignmentError, ConfigError, DataFormatError, MultimodalCorefError, RegionsError
-from .extensions import DEFAULT_CLUSTER_PREFIX, install_extensions
-from .gold import annotate_gold, make_example, set_mentions
-from .regions import ImageRegions, boxes_from_xywh
-from .spans import clusters_to_span_group, get_cluster_groups, get_clusters
+from .annotation.extensions import DEFAULT_CLUSTER_PREFIX, install_extensions
+from .annotation.gold import annotate_gold, make_example, set_mentions
+from .annotation.regions import ImageRegions, boxes_from_xywh
+from .annotation.clusters import clusters_to_span_group, get_cluster_groups, get_clusters
 
 install_extensions()
 
-from .component import MultimodalCoref  # noqa: E402
-from .corpus import MultimodalCorpus, SemiSupervisedCorpus  # noqa: E402
-from .mentions import create_noun_chunk_mentions, create_span_group_mentions  # noqa: E402
-from .model import build_multimodal_coref_model  # noqa: E402
-from .scoring import coref_metrics, evaluate_examples, grounding_accuracy, mention_detection  # noqa: E402
-from .visualize import render  # noqa: E402
+from .pipeline.component import MultimodalCoref  # noqa: E402
+from .training.corpus import MultimodalCorpus, SemiSupervisedCorpus  # noqa: E402
+from .pipeline.mentions import create_noun_chunk_mentions, create_span_group_mentions  # noqa: E402
+from .ml.model import build_multimodal_coref_model  # noqa: E402
+from .scoring.metrics import coref_metrics, evaluate_examples, grounding_accuracy, mention_detection  # noqa: E402
+from .visualize.render import render  # noqa: E402
 
 __all__ = [
     "AlignmentError",

@@ -1,4 +1,20 @@
-"""Errors that users can cause, each naming the record and the fix."""
+"""Errors that users can cause: one catalogue of messages with stable codes.
+
+As in spaCy (`spacy.errors.Errors`), every message has a code, shown in square
+brackets at its start (`[E001] ...`); tests match the code, not the prose. A
+message names the record or file and the fix; its `{fields}` are filled with
+`str.format`. Codes are never reused or renumbered.
+"""
+
+
+class ErrorsWithCodes(type):
+    """Metaclass that prefixes each message with its code."""
+
+    def __getattribute__(self, code: str) -> str:
+        msg = super().__getattribute__(code)
+        if code.startswith("__"):
+            return msg
+        return f"[{code}] {msg}"
 
 
 class MultimodalCorefError(ValueError):
@@ -20,3 +36,31 @@ class DataFormatError(MultimodalCorefError):
 
 class ConfigError(MultimodalCorefError):
     """A setting that cannot work with the data or the model."""
+
+
+class Errors(metaclass=ErrorsWithCodes):
+    """The messages, by code: `raise RegionsError(Errors.E001.format(doc=...))`."""
+
+    # E001-E099: annotation (regions, boxes, gold annotation, extensions)
+    # -- end of annotation --
+
+    # E100-E199: pipeline and model (component, decoding, mentions, tuning, ml)
+    # -- end of pipeline --
+
+    # E200-E299: training (corpus readers, .spacy files, distributed training)
+    # -- end of training --
+
+    # E300-E399: scoring (metrics, scorer, baselines, phenomena, scorch export)
+    # -- end of scoring --
+
+    # E400-E499: converters (a converter's format errors may use its where / problem / fix helper instead)
+    # -- end of convert --
+
+    # E500-E599: visualize
+    # -- end of visualize --
+
+    # E600-E699: synthetic data and benchmark
+    # -- end of synthetic --
+
+    # E700-E799: command line
+    # -- end of cli --

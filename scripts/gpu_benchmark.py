@@ -40,7 +40,7 @@ def make_random_bert(path: Path, layers: int, width: int, heads: int, seed: int)
     import torch
     from transformers import BertConfig, BertModel
 
-    from mcr_spacy.benchmark import minilm_path
+    from mcr_spacy.benchmark.runner import minilm_path
 
     torch.manual_seed(seed)
     config = BertConfig(
@@ -108,7 +108,7 @@ def main(argv=None) -> Dict[str, Any]:
         set_gpu_allocator("pytorch")
         require_gpu(args.gpu_id)
 
-    from mcr_spacy.benchmark import (
+    from mcr_spacy.benchmark.runner import (
         benchmark_inference, benchmark_training, build_pipeline, generate_narrations, load_benchmark_config,
     )
 

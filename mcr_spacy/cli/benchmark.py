@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional
 import typer
 from wasabi import msg
 
-from . import app
+from ._util import app
 
 TARGET_RATIO = 0.85
 
@@ -86,15 +86,14 @@ def benchmark_cli(
     one narration of each length in a fresh process and records the increase
     of peak resident memory.
     """
-    from ..benchmark import run_benchmark
+    from ..benchmark.runner import run_benchmark
 
     lengths = _parse_lengths(memory_lengths)
     if n_docs < 1 or batch_size < 1 or repeats < 1:
         msg.fail("--n-docs, --batch-size and --repeats must be at least 1.", exits=1)
-    if torch_threads > 0:
-        import torch
+    from ..ml.torch.threads import set_torch_threads
 
-        torch.set_num_threads(torch_threads)
+    set_torch_threads(torch_threads)
     result = run_benchmark(
         config,
         n_docs=n_docs,

@@ -6,8 +6,8 @@ from typing import List, Optional
 import typer
 from wasabi import msg
 
-from ..scoring import FLAT_KEYS
-from . import app
+from ..scoring.metrics import FLAT_KEYS
+from ._util import app
 
 
 @app.command("compare")

@@ -7,9 +7,9 @@ from wasabi import msg
 
 from ..convert.cin import convert_cin, print_examples
 from ..errors import MultimodalCorefError
-from ..extensions import DEFAULT_CLUSTER_PREFIX
-from ..gold import DEFAULT_MENTIONS_KEY
-from . import app
+from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
+from ..annotation.gold import DEFAULT_MENTIONS_KEY
+from ._util import app
 
 
 @app.command("convert-cin")

@@ -7,7 +7,7 @@ from wasabi import msg
 
 from ..convert.ln import convert_ln
 from ..errors import MultimodalCorefError
-from . import app
+from ._util import app
 
 
 @app.command("convert-ln")

@@ -11,12 +11,12 @@ from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from wasabi import msg
 
-from ..baselines import GROUNDING_BASELINES, TEXT_BASELINES
+from ..scoring.baselines import GROUNDING_BASELINES, TEXT_BASELINES
 from ..convert.common import write_bytes_atomic
 from ..errors import DataFormatError, MultimodalCorefError
-from ..extensions import DEFAULT_CLUSTER_PREFIX
-from ..gold import DEFAULT_MENTIONS_KEY, set_mentions
-from ..scoring import (
+from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
+from ..annotation.gold import DEFAULT_MENTIONS_KEY, set_mentions
+from ..scoring.metrics import (
     DEFAULT_PREDICTED_MENTIONS_KEY,
     coref_metrics,
     evaluate_examples,
@@ -25,9 +25,9 @@ from ..scoring import (
     predictions_from_doc,
     grounding_accuracy,
 )
-from ..scorch_export import SCORCH_NOTE, ScorchError, run_scorch, scorch_command, write_scorch_dirs
-from ..spans import get_cluster_groups
-from . import app
+from ..scoring.scorch_export import SCORCH_NOTE, ScorchError, run_scorch, scorch_command, write_scorch_dirs
+from ..annotation.clusters import get_cluster_groups
+from ._util import app
 
 COREF_ROWS = (("MUC", "muc"), ("B3", "b3"), ("CEAF-m", "ceafm"), ("CEAF-e", "ceafe"), ("BLANC", "blanc"), ("LEA", "lea"))
 

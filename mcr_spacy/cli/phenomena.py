@@ -9,8 +9,8 @@ from wasabi import msg
 
 from ..convert.common import write_bytes_atomic
 from ..errors import DataFormatError, MultimodalCorefError
-from ..phenomena import compare_with_text_only
-from . import app
+from ..scoring.phenomena import compare_with_text_only
+from ._util import app
 from .evaluate import component_keys, make_predicted_doc, read_reference_docs
 
 

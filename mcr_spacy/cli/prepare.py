@@ -10,8 +10,8 @@ from spacy.tokens import DocBin, SpanGroup
 from wasabi import msg
 
 from ..convert.common import ConversionReport, write_docbin
-from ..corpus import corpus_files
-from . import app
+from ..training.corpus import corpus_files
+from ._util import app
 
 
 @app.command("split")

@@ -4,8 +4,8 @@ from pathlib import Path
 import typer
 from wasabi import msg
 
-from ..synth import DEFAULT_FEATURE_WIDTH, generate
-from . import app
+from ..synthetic.generate import DEFAULT_FEATURE_WIDTH, generate
+from ._util import app
 
 
 @app.command("synth")

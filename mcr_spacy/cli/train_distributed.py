@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 from spacy.cli._util import import_code, parse_config_overrides
 
-from . import app
+from ._util import app
 
 
 @app.command(
@@ -34,7 +34,7 @@ def train_distributed_cli(
     (so the effective batch is world_size times the configured one); only
     rank 0 evaluates, logs and saves. Without torchrun it trains in one process.
     """
-    from ..distributed import train_distributed
+    from ..training.distributed import train_distributed
 
     overrides = parse_config_overrides(ctx.args)
     import_code(code_path)

@@ -6,10 +6,10 @@ import spacy
 import typer
 from wasabi import msg
 
-from ..corpus import MultimodalCorpus
+from ..training.corpus import MultimodalCorpus
 from ..errors import MultimodalCorefError
-from ..tuning import tune_threshold
-from . import app
+from ..pipeline.tuning import tune_threshold
+from ._util import app
 
 
 @app.command("tune-threshold")

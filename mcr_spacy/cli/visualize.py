@@ -11,11 +11,11 @@ from wasabi import msg
 
 from ..convert.common import write_bytes_atomic
 from ..errors import AlignmentError, DataFormatError
-from ..extensions import DEFAULT_CLUSTER_PREFIX
-from ..gold import DEFAULT_MENTIONS_KEY, doc_name
-from ..spans import get_clusters
-from ..visualize import render
-from . import app
+from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
+from ..annotation.gold import DEFAULT_MENTIONS_KEY, doc_name
+from ..annotation.clusters import get_clusters
+from ..visualize.render import render
+from ._util import app
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG")
 
@@ -169,8 +169,8 @@ def doc_scores(
     reference: Doc, predicted: Doc, *, prefix: str = DEFAULT_CLUSTER_PREFIX, mentions_key: str = "coref_mentions"
 ) -> Dict[str, Optional[float]]:
     """Per-doc MUC, B³ and CoNLL F1 and grounding accuracy, with the project's
-    scorer (`mcr_spacy.scoring`)."""
-    from ..scoring import coref_metrics, gold_from_doc, grounding_accuracy, predictions_from_doc
+    scorer (`mcr_spacy.scoring.metrics`)."""
+    from ..scoring.metrics import coref_metrics, gold_from_doc, grounding_accuracy, predictions_from_doc
 
     gold_clusters, gold_items = gold_from_doc(reference, prefix, DEFAULT_MENTIONS_KEY)
     pred_clusters, pred_boxes = predictions_from_doc(predicted, prefix, mentions_key)

@@ -24,10 +24,10 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from ..errors import AlignmentError, DataFormatError
-from ..extensions import DEFAULT_CLUSTER_PREFIX
-from ..gold import DEFAULT_MENTIONS_KEY, annotate_gold, set_mentions
-from ..regions import ImageRegions
-from ..spans import get_clusters
+from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
+from ..annotation.gold import DEFAULT_MENTIONS_KEY, annotate_gold, set_mentions
+from ..annotation.regions import ImageRegions
+from ..annotation.clusters import get_clusters
 from .common import ConversionReport, write_docbin
 from .features import FeatureStores, available_splits, find_features_dir
 

@@ -22,8 +22,8 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from ..errors import DataFormatError
-from ..extensions import DEFAULT_CLUSTER_PREFIX
-from ..gold import DEFAULT_MENTIONS_KEY
+from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
+from ..annotation.gold import DEFAULT_MENTIONS_KEY
 from .common import ConversionReport, write_docbin
 from .token_docs import doc_from_token_clusters, read_text_lines
 

@@ -20,7 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy
 
 from ..errors import DataFormatError
-from ..regions import ImageRegions
+from ..annotation.regions import ImageRegions
 
 FEATURES_FOLDER = "faster_rcnn_image_features"
 FEATURES_TEMPLATE = "{split}_features_compress.hdf5"

@@ -26,9 +26,9 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from ..errors import DataFormatError, RegionsError
-from ..extensions import DEFAULT_CLUSTER_PREFIX
-from ..gold import DEFAULT_MENTIONS_KEY
-from ..regions import ImageRegions
+from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
+from ..annotation.gold import DEFAULT_MENTIONS_KEY
+from ..annotation.regions import ImageRegions
 from .common import ConversionReport, write_docbin
 from .token_docs import doc_from_token_clusters, read_text_lines
 

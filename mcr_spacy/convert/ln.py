@@ -27,7 +27,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..errors import DataFormatError
-from ..regions import ImageRegions
+from ..annotation.regions import ImageRegions
 from .common import ConversionReport, write_docbin
 from .features import RegionFeatureStore, available_splits, find_features_dir
 

@@ -7,9 +7,9 @@ from spacy.tokens import Doc, SpanGroup
 from spacy.vocab import Vocab
 
 from ..errors import DataFormatError
-from ..extensions import DEFAULT_CLUSTER_PREFIX
-from ..gold import DEFAULT_MENTIONS_KEY
-from ..spans import cluster_key
+from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
+from ..annotation.gold import DEFAULT_MENTIONS_KEY
+from ..annotation.clusters import cluster_key
 from .common import ConversionReport
 
 TokenSpan = Tuple[int, int]  # [start, end) in tokens

@@ -1,0 +1,50 @@
+"""Custom attributes used by the multimodal coreference pipeline."""
+from typing import Any, Iterable, List, Sequence
+
+from spacy.tokens import Doc, Span
+
+from ..defaults import CLUSTER_PREFIX as DEFAULT_CLUSTER_PREFIX
+from .clusters import get_clusters
+from .regions import register_msgpack_codec
+
+
+def install_extensions() -> None:
+    """Register `Doc._.image_regions`, `Doc._.trace_boxes`, `Doc._.coref_clusters`
+    and `Span._.grounding`, and the msgpack codec for regions. Safe to call twice."""
+    register_msgpack_codec()
+    if not Doc.has_extension("image_regions"):
+        Doc.set_extension("image_regions", default=None)
+    if not Doc.has_extension("trace_boxes"):
+        Doc.set_extension("trace_boxes", default=None)
+    if not Doc.has_extension("coref_clusters"):
+        Doc.set_extension("coref_clusters", getter=_get_default_clusters)
+    if not Span.has_extension("grounding"):
+        Span.set_extension("grounding", default=None)
+
+
+def _get_default_clusters(doc: Doc) -> List[List[Span]]:
+    return get_clusters(doc, DEFAULT_CLUSTER_PREFIX)
+
+
+def set_span_values(spans: Iterable[Span], name: str, values: Iterable[Any]) -> None:
+    """Set `span._.{name}` of many spans at once. For an attribute without
+    getter or setter this writes `doc.user_data` under the key `Span._` uses,
+    skipping the per-span `Underscore` object; otherwise it sets each one."""
+    default, method, getter, setter = Span.get_extension(name)
+    if getter is not None or setter is not None or method is not None:
+        for span, value in zip(spans, values):
+            span._.set(name, value)
+        return
+    for span, value in zip(spans, values):
+        span.doc.user_data[("._.", name, span.start_char, span.end_char)] = value
+
+
+def get_doc_values(docs: Sequence[Doc], name: str) -> List[Any]:
+    """`doc._.{name}` of many docs at once. For an attribute without getter or
+    method and with an immutable default this reads `doc.user_data` under the
+    key `Doc._` uses, skipping the per-doc `Underscore` object."""
+    default, method, getter, setter = Doc.get_extension(name)
+    if getter is not None or method is not None or isinstance(default, (list, dict, set)):
+        return [getattr(doc._, name) for doc in docs]
+    key = ("._.", name, None, None)
+    return [doc.user_data.get(key, default) for doc in docs]

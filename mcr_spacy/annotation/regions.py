@@ -1,0 +1,238 @@
+"""Detected image regions attached to a Doc as `doc._.image_regions`."""
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy
+import srsly
+
+from ..errors import RegionsError
+
+MSGPACK_KEY = "__mcr_spacy_image_regions__"
+
+
+def normalize_boxes(boxes: numpy.ndarray, sizes: numpy.ndarray) -> numpy.ndarray:
+    """Pixel boxes [N, 4] as `[x1, y1, x2, y2, area]` in fractions of their
+    image's `(width, height)`: `sizes` is [N, 2], or [1, 2] for one image."""
+    out = numpy.zeros((boxes.shape[0], 5), dtype="float32")
+    out[:, [0, 2]] = boxes[:, [0, 2]] / sizes[:, :1]
+    out[:, [1, 3]] = boxes[:, [1, 3]] / sizes[:, 1:]
+    out[:, :4] = numpy.clip(out[:, :4], 0.0, 1.0)
+    out[:, 4] = (out[:, 2] - out[:, 0]) * (out[:, 3] - out[:, 1])
+    return out
+
+
+class ImageRegions:
+    """The detected regions of one image: boxes in pixels, with visual features,
+    detector labels or both.
+
+    boxes (array-like): float32 [N, 4], `x1, y1, x2, y2` in pixels.
+    features (array-like or None): float32 [N, D], one vector per region.
+    labels (list of str or None): detector class names, one per region.
+    scores (array-like or None): float32 [N], detector confidences.
+    image_size (Tuple[float, float]): `(width, height)` of the original image.
+    image_id (str or None): e.g. the Flickr30k id, used in error messages.
+    clip (bool): clip boxes to the image instead of refusing boxes that leave it.
+    """
+
+    __slots__ = ("boxes", "features", "labels", "scores", "image_size", "image_id")
+
+    def __init__(
+        self,
+        boxes: Any,
+        features: Any = None,
+        labels: Optional[Sequence[str]] = None,
+        scores: Any = None,
+        *,
+        image_size: Tuple[float, float],
+        image_id: Optional[str] = None,
+        clip: bool = False,
+    ) -> None:
+        self.image_id = None if image_id is None else str(image_id)
+        where = f"image {self.image_id!r}" if self.image_id is not None else "image"
+        if image_size is None or len(image_size) != 2:
+            raise RegionsError(
+                f"ImageRegions for {where}: image_size must be (width, height), "
+                f"got {image_size!r}."
+            )
+        width, height = (float(image_size[0]), float(image_size[1]))
+        if not (numpy.isfinite(width) and numpy.isfinite(height)) or width <= 0 or height <= 0:
+            raise RegionsError(
+                f"ImageRegions for {where}: image_size must be two positive numbers "
+                f"(width, height), got {image_size!r}."
+            )
+        self.image_size = (width, height)
+        boxes = numpy.asarray(boxes, dtype="float32")
+        if boxes.size == 0:
+            boxes = boxes.reshape((0, 4))
+        if boxes.ndim != 2 or boxes.shape[1] != 4:
+            raise RegionsError(
+                f"ImageRegions for {where}: boxes must have shape [N, 4] "
+                f"(x1, y1, x2, y2 in pixels), got shape {list(boxes.shape)}."
+            )
+        n = boxes.shape[0]
+        _check_finite(boxes, "boxes", where)
+        bad = numpy.where((boxes[:, 0] > boxes[:, 2]) | (boxes[:, 1] > boxes[:, 3]))[0]
+        if len(bad):
+            i = int(bad[0])
+            raise RegionsError(
+                f"ImageRegions for {where}: box {i} {boxes[i].tolist()} is inverted "
+                f"(x1 > x2 or y1 > y2). Boxes are x1, y1, x2, y2 in pixels; convert "
+                f"[x, y, w, h] boxes with `boxes_from_xywh`."
+            )
+        if clip:
+            boxes = boxes.copy()
+            boxes[:, [0, 2]] = numpy.clip(boxes[:, [0, 2]], 0, width)
+            boxes[:, [1, 3]] = numpy.clip(boxes[:, [1, 3]], 0, height)
+        else:
+            tol = 1.0  # inclusive-pixel conventions put x2 at width - 1 or width
+            outside = numpy.where(
+                (boxes[:, 0] < -tol)
+                | (boxes[:, 1] < -tol)
+                | (boxes[:, 2] > width + tol)
+                | (boxes[:, 3] > height + tol)
+            )[0]
+            if len(outside):
+                i = int(outside[0])
+                raise RegionsError(
+                    f"ImageRegions for {where}: box {i} {boxes[i].tolist()} lies outside "
+                    f"the image of size {list(self.image_size)}. Check image_size, or "
+                    f"pass clip=True to clip boxes to the image."
+                )
+        self.boxes = boxes
+        if features is not None:
+            # Writable and contiguous (arrays read back from a DocBin are
+            # read-only views): the model can then use them without a copy.
+            features = numpy.require(features, "float32", ["C", "W"])
+            if features.ndim != 2 or features.shape[0] != n:
+                raise RegionsError(
+                    f"ImageRegions for {where}: features must have shape [N, D] with "
+                    f"N = {n} (one row per box), got shape {list(features.shape)}."
+                )
+            _check_finite(features, "features", where)
+        self.features = features
+        if labels is not None:
+            if isinstance(labels, str):
+                raise RegionsError(
+                    f"ImageRegions for {where}: labels must be a list of strings, "
+                    f"one per box, not a single string."
+                )
+            labels = [str(label) for label in labels]
+            if len(labels) != n:
+                raise RegionsError(
+                    f"ImageRegions for {where}: {len(labels)} labels for {n} boxes; "
+                    f"give one label per box."
+                )
+        self.labels = labels
+        if features is None and labels is None and n > 0:
+            raise RegionsError(
+                f"ImageRegions for {where}: regions need features, labels or both."
+            )
+        if scores is not None:
+            scores = numpy.asarray(scores, dtype="float32").reshape((-1,))
+            if scores.shape[0] != n:
+                raise RegionsError(
+                    f"ImageRegions for {where}: {scores.shape[0]} scores for {n} boxes; "
+                    f"give one score per box."
+                )
+            _check_finite(scores, "scores", where)
+        self.scores = scores
+
+    def __len__(self) -> int:
+        return int(self.boxes.shape[0])
+
+    def __repr__(self) -> str:
+        width = None if self.features is None else self.features.shape[1]
+        return (
+            f"ImageRegions(image_id={self.image_id!r}, n_regions={len(self)}, "
+            f"feature_width={width}, labels={self.labels is not None}, "
+            f"image_size={self.image_size})"
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ImageRegions):
+            return NotImplemented
+        return (
+            self.image_id == other.image_id
+            and self.image_size == other.image_size
+            and self.labels == other.labels
+            and _array_equal(self.boxes, other.boxes)
+            and _array_equal(self.features, other.features)
+            and _array_equal(self.scores, other.scores)
+        )
+
+    @property
+    def feature_width(self) -> Optional[int]:
+        """The width D of the visual features, or None without features."""
+        return None if self.features is None else int(self.features.shape[1])
+
+    def normalized_boxes(self) -> numpy.ndarray:
+        """Boxes as `[x1, y1, x2, y2, area]` in fractions of the image size."""
+        return normalize_boxes(self.boxes, numpy.asarray([self.image_size], dtype="float32"))
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Plain numpy arrays and lists, for msgpack."""
+        return {
+            "boxes": self.boxes,
+            "features": self.features,
+            "labels": self.labels,
+            "scores": self.scores,
+            "image_size": list(self.image_size),
+            "image_id": self.image_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any]) -> "ImageRegions":
+        return cls(
+            boxes=data["boxes"],
+            features=data.get("features"),
+            labels=data.get("labels"),
+            scores=data.get("scores"),
+            image_size=tuple(data["image_size"]),
+            image_id=data.get("image_id"),
+        )
+
+    @classmethod
+    def empty(cls, image_size: Tuple[float, float], image_id: Optional[str] = None) -> "ImageRegions":
+        """An image with no detected regions."""
+        return cls(numpy.zeros((0, 4), dtype="float32"), image_size=image_size, image_id=image_id)
+
+
+def boxes_from_xywh(boxes: Iterable[Sequence[float]]) -> numpy.ndarray:
+    """Convert `[x, y, w, h]` boxes to `[x1, y1, x2, y2]`."""
+    arr = numpy.asarray(list(boxes), dtype="float32").reshape((-1, 4))
+    out = arr.copy()
+    out[:, 2] = arr[:, 0] + arr[:, 2]
+    out[:, 3] = arr[:, 1] + arr[:, 3]
+    return out
+
+
+def _check_finite(arr: numpy.ndarray, name: str, where: str) -> None:
+    if not numpy.all(numpy.isfinite(arr)):
+        bad = numpy.argwhere(~numpy.isfinite(arr))[0].tolist()
+        raise RegionsError(
+            f"ImageRegions for {where}: {name} contain NaN or infinite values "
+            f"(first at index {bad}). Remove or repair those regions."
+        )
+
+
+def _array_equal(a: Optional[numpy.ndarray], b: Optional[numpy.ndarray]) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return a.shape == b.shape and bool(numpy.array_equal(a, b))
+
+
+def _encode_regions(obj: Any, chain: Any = None) -> Any:
+    if isinstance(obj, ImageRegions):
+        return {MSGPACK_KEY: obj.to_dict()}
+    return obj if chain is None else chain(obj)
+
+
+def _decode_regions(obj: Any, chain: Any = None) -> Any:
+    if isinstance(obj, dict) and MSGPACK_KEY in obj:
+        return ImageRegions.from_dict(obj[MSGPACK_KEY])
+    return obj if chain is None else chain(obj)
+
+
+def register_msgpack_codec() -> None:
+    """Let `DocBin(store_user_data=True)` and `doc.to_bytes()` carry ImageRegions."""
+    srsly.msgpack_encoders.register("mcr_spacy_image_regions", func=_encode_regions)
+    srsly.msgpack_decoders.register("mcr_spacy_image_regions", func=_decode_regions)

@@ -1,0 +1,517 @@
+"""Coreference and grounding metrics.
+
+Coreference metrics (MUC, B³, CEAF-m, CEAF-e, BLANC, LEA and the CoNLL average)
+are pooled over a corpus the way the official CoNLL reference scorer (v8.01)
+pools them: every document contributes the numerators and denominators of its
+recall and precision, and the corpus figures are ratios of the sums (BLANC sums
+its link counts). This differs from averaging per-document scores, which is
+what scorch's command line does (see `mcr_spacy.scoring.scorch_export`). scorch's
+metric functions return only per-document ratios, so the counts are computed
+here (exact fractions; CEAF's alignment with SciPy's Kuhn-Munkres, as scorch
+does); on single documents they agree with scorch wherever scorch follows the
+reference scorer (the tests check both).
+
+Mentions are any hashable ids (token offsets, character offsets...). A mention
+present on one side only counts as the reference scorer counts it: a key
+mention the response missed lowers recall, a response mention absent from the
+key lowers precision, singletons included. A mention listed in more than one
+cluster of the same side is kept in its first cluster only (the reference
+scorer drops repeated response mentions the same way).
+"""
+from collections import Counter, defaultdict
+from fractions import Fraction
+from typing import Any, Callable, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from spacy.tokens import Doc, Span
+from spacy.training import Example
+from spacy.util import registry
+
+from ..annotation.boxes import box_iou
+from ..defaults import CLUSTER_PREFIX as DEFAULT_CLUSTER_PREFIX
+from ..defaults import GOLD_MENTIONS_KEY, GROUNDING_PRONOUNS, IOU_THRESHOLD, PREDICTED_MENTIONS_KEY
+from ..annotation.clusters import get_cluster_groups
+
+MentionId = Hashable
+Clusters = Sequence[Iterable[MentionId]]
+Offsets = Tuple[int, int]
+Box = Sequence[float]
+
+DEFAULT_PREDICTED_MENTIONS_KEY = PREDICTED_MENTIONS_KEY
+DEFAULT_GOLD_MENTIONS_KEY = GOLD_MENTIONS_KEY
+COREF_METRICS = ("muc", "b3", "ceafm", "ceafe", "blanc", "lea")
+FLAT_KEYS = (
+    "coref_muc_f", "coref_b3_f", "coref_ceafe_f", "coref_blanc_f", "coref_lea_f",
+    "coref_conll_f", "grounding_acc", "grounding_acc_noun", "grounding_acc_pronoun",
+)
+
+
+# --------------------------------------------------------------------------
+# Coreference: per-document counts
+
+
+def _normalize(clusters: Clusters) -> List[List[MentionId]]:
+    """Clusters as lists, without empty clusters and without repeated mentions
+    (a mention already seen stays in its first cluster)."""
+    seen = set()
+    result = []
+    for cluster in clusters:
+        kept = []
+        for mention in cluster:
+            if mention not in seen:
+                seen.add(mention)
+                kept.append(mention)
+        if kept:
+            result.append(kept)
+    return result
+
+
+class _Contingency:
+    """Overlap counts between the key and response clusters of one document."""
+
+    def __init__(self, key: Clusters, response: Clusters) -> None:
+        self.key = _normalize(key)
+        self.response = _normalize(response)
+        self.key_of = {m: i for i, c in enumerate(self.key) for m in c}
+        self.resp_of = {m: j for j, c in enumerate(self.response) for m in c}
+        self.cells: Counter = Counter()
+        for m, i in self.key_of.items():
+            j = self.resp_of.get(m)
+            if j is not None:
+                self.cells[(i, j)] += 1
+        self.key_sizes = [len(c) for c in self.key]
+        self.resp_sizes = [len(c) for c in self.response]
+
+
+def _pairs(n: int) -> int:
+    return n * (n - 1) // 2
+
+
+def _muc_counts(t: _Contingency) -> Tuple[int, int, int, int]:
+    # |k| - |p(k, R)| summed over k equals (mentions in both) - (non-empty
+    # key/response intersections); the same number is the precision numerator.
+    common = sum(t.cells.values())
+    correct = common - len(t.cells)
+    key_links = sum(n - 1 for n in t.key_sizes)
+    resp_links = sum(n - 1 for n in t.resp_sizes)
+    return correct, key_links, correct, resp_links
+
+
+def _b3_counts(t: _Contingency) -> Tuple[Fraction, int, Fraction, int]:
+    r_num = sum((Fraction(n * n, t.key_sizes[i]) for (i, _), n in t.cells.items()), Fraction(0))
+    p_num = sum((Fraction(n * n, t.resp_sizes[j]) for (_, j), n in t.cells.items()), Fraction(0))
+    return r_num, sum(t.key_sizes), p_num, sum(t.resp_sizes)
+
+
+def _best_alignment(t: _Contingency, similarity: Callable[[int, int, int], Fraction]) -> Fraction:
+    """Total similarity of the best one-to-one alignment of key to response
+    clusters (Kuhn-Munkres); pairs without common mentions score 0."""
+    if not t.cells:
+        return Fraction(0)
+    sims = {(i, j): similarity(n, t.key_sizes[i], t.resp_sizes[j]) for (i, j), n in t.cells.items()}
+    rows = sorted({i for i, _ in sims})
+    cols = sorted({j for _, j in sims})
+    if len(rows) == 1 or len(cols) == 1:
+        return max(sims.values())
+    import numpy
+    from scipy.optimize import linear_sum_assignment
+
+    row_pos = {i: a for a, i in enumerate(rows)}
+    col_pos = {j: b for b, j in enumerate(cols)}
+    matrix = numpy.zeros((len(rows), len(cols)), dtype="float64")
+    for (i, j), value in sims.items():
+        matrix[row_pos[i], col_pos[j]] = float(value)
+    row_ind, col_ind = linear_sum_assignment(matrix, maximize=True)
+    return sum((sims.get((rows[a], cols[b]), Fraction(0)) for a, b in zip(row_ind, col_ind)), Fraction(0))
+
+
+def _ceafm_counts(t: _Contingency) -> Tuple[Fraction, int, Fraction, int]:
+    total = _best_alignment(t, lambda n, k, r: Fraction(n))
+    return total, sum(t.key_sizes), total, sum(t.resp_sizes)
+
+
+def _ceafe_counts(t: _Contingency) -> Tuple[Fraction, int, Fraction, int]:
+    total = _best_alignment(t, lambda n, k, r: Fraction(2 * n, k + r))
+    return total, len(t.key_sizes), total, len(t.resp_sizes)
+
+
+def _lea_side(
+    clusters: List[List[MentionId]], sizes: List[int], other_of: Dict[MentionId, int],
+    other_sizes: List[int], cell_of: Callable[[int], Dict[int, int]],
+) -> Tuple[Fraction, int]:
+    num = Fraction(0)
+    den = 0
+    for i, cluster in enumerate(clusters):
+        size = sizes[i]
+        den += size
+        if size == 1:
+            # A singleton has one self-link, resolved when the mention is a
+            # singleton on the other side too.
+            j = other_of.get(cluster[0])
+            resolved = Fraction(1) if j is not None and other_sizes[j] == 1 else Fraction(0)
+        else:
+            common = sum(_pairs(n) for n in cell_of(i).values())
+            resolved = Fraction(common, _pairs(size))
+        num += size * resolved
+    return num, den
+
+
+def _lea_counts(t: _Contingency) -> Tuple[Fraction, int, Fraction, int]:
+    by_key: Dict[int, Dict[int, int]] = defaultdict(dict)
+    by_resp: Dict[int, Dict[int, int]] = defaultdict(dict)
+    for (i, j), n in t.cells.items():
+        by_key[i][j] = n
+        by_resp[j][i] = n
+    r_num, r_den = _lea_side(t.key, t.key_sizes, t.resp_of, t.resp_sizes, lambda i: by_key.get(i, {}))
+    p_num, p_den = _lea_side(t.response, t.resp_sizes, t.key_of, t.key_sizes, lambda j: by_resp.get(j, {}))
+    return r_num, r_den, p_num, p_den
+
+
+def _blanc_counts(t: _Contingency) -> Tuple[int, int, int, int, int, int]:
+    """(correct coref links, key coref links, response coref links, correct
+    non-coref links, key non-coref links, response non-coref links), with the
+    links of Luo et al. (2014) that work for predicted mentions."""
+    correct_c = sum(_pairs(n) for n in t.cells.values())
+    key_c = sum(_pairs(n) for n in t.key_sizes)
+    resp_c = sum(_pairs(n) for n in t.resp_sizes)
+    key_n = _pairs(sum(t.key_sizes)) - key_c
+    resp_n = _pairs(sum(t.resp_sizes)) - resp_c
+    key_in_resp: Counter = Counter()
+    resp_in_key: Counter = Counter()
+    for (i, j), n in t.cells.items():
+        key_in_resp[i] += n
+        resp_in_key[j] += n
+    common = sum(t.cells.values())
+    # Pairs of common mentions, minus those linked in the key or in the response.
+    correct_n = (
+        _pairs(common)
+        - sum(_pairs(n) for n in key_in_resp.values())
+        - sum(_pairs(n) for n in resp_in_key.values())
+        + correct_c
+    )
+    return correct_c, key_c, resp_c, correct_n, key_n, resp_n
+
+
+# --------------------------------------------------------------------------
+# Coreference: pooled figures
+
+
+def _ratio(num: Any, den: Any) -> Fraction:
+    return Fraction(num) / Fraction(den) if den else Fraction(0)
+
+
+def _f1(r: Fraction, p: Fraction) -> Fraction:
+    return 2 * p * r / (p + r) if p + r else Fraction(0)
+
+
+def _rpf(r_num: Any, r_den: Any, p_num: Any, p_den: Any) -> Dict[str, float]:
+    r = _ratio(r_num, r_den)
+    p = _ratio(p_num, p_den)
+    return {"r": float(r), "p": float(p), "f": float(_f1(r, p))}
+
+
+def blanc_from_counts(
+    correct_c: int, key_c: int, resp_c: int, correct_n: int, key_n: int, resp_n: int
+) -> Dict[str, float]:
+    """BLANC recall, precision and F from (pooled) link counts, with the
+    reference scorer's edge cases: no key links at all gives 0; without key
+    coreference links only the non-coreference part counts, and vice versa."""
+    r_c, p_c = _ratio(correct_c, key_c), _ratio(correct_c, resp_c)
+    r_n, p_n = _ratio(correct_n, key_n), _ratio(correct_n, resp_n)
+    f_c, f_n = _f1(r_c, p_c), _f1(r_n, p_n)
+    if key_c == 0 and key_n == 0:
+        r = p = f = Fraction(0)
+    elif key_c == 0:
+        r, p, f = r_n, p_n, f_n
+    elif key_n == 0:
+        r, p, f = r_c, p_c, f_c
+    else:
+        r, p, f = (r_c + r_n) / 2, (p_c + p_n) / 2, (f_c + f_n) / 2
+    return {"r": float(r), "p": float(p), "f": float(f)}
+
+
+_COUNTERS = {
+    "muc": _muc_counts,
+    "b3": _b3_counts,
+    "ceafm": _ceafm_counts,
+    "ceafe": _ceafe_counts,
+    "lea": _lea_counts,
+}
+
+
+def coref_counts(gold: Sequence[Clusters], predicted: Sequence[Clusters]) -> Dict[str, Tuple]:
+    """The summed numerators and denominators of every metric over documents:
+    `(recall_num, recall_den, precision_num, precision_den)` per metric, and the
+    six link counts for "blanc"."""
+    if len(gold) != len(predicted):
+        raise ValueError(
+            f"coref metrics need one predicted entry per gold document, but got "
+            f"{len(gold)} gold and {len(predicted)} predicted documents. Pass the "
+            f"two lists in the same document order."
+        )
+    totals: Dict[str, List] = {name: [0, 0, 0, 0] for name in _COUNTERS}
+    totals["blanc"] = [0] * 6
+    for key, response in zip(gold, predicted):
+        table = _Contingency(key, response)
+        for name, counter in _COUNTERS.items():
+            for k, value in enumerate(counter(table)):
+                totals[name][k] += value
+        for k, value in enumerate(_blanc_counts(table)):
+            totals["blanc"][k] += value
+    return {name: tuple(values) for name, values in totals.items()}
+
+
+def coref_metrics(gold: Sequence[Clusters], predicted: Sequence[Clusters]) -> Dict[str, Any]:
+    """Coreference metrics pooled over documents as the CoNLL reference scorer
+    pools them.
+
+    gold, predicted: one entry per document, each a list of clusters, each
+        cluster an iterable of hashable mention ids (e.g. `(start, end)`).
+    RETURNS: `{"muc": {"r", "p", "f"}, "b3": ..., "ceafm": ..., "ceafe": ...,
+        "blanc": ..., "lea": ..., "conll_f": float}`, fractions in [0, 1].
+    """
+    counts = coref_counts(gold, predicted)
+    result: Dict[str, Any] = {name: _rpf(*counts[name]) for name in ("muc", "b3", "ceafm", "ceafe")}
+    result["blanc"] = blanc_from_counts(*counts["blanc"])
+    result["lea"] = _rpf(*counts["lea"])
+    result["conll_f"] = (result["muc"]["f"] + result["b3"]["f"] + result["ceafe"]["f"]) / 3
+    return result
+
+
+def mention_detection(gold: Sequence[Clusters], predicted: Sequence[Clusters]) -> Dict[str, float]:
+    """Mention identification pooled over documents, as the reference scorer
+    reports it: a predicted mention is right when the gold has the same id."""
+    if len(gold) != len(predicted):
+        raise ValueError(
+            f"mention detection needs one predicted entry per gold document, but got "
+            f"{len(gold)} gold and {len(predicted)} predicted documents."
+        )
+    n_gold = n_pred = n_both = 0
+    for key, response in zip(gold, predicted):
+        key_mentions = {m for cluster in key for m in cluster}
+        resp_mentions = {m for cluster in response for m in cluster}
+        n_gold += len(key_mentions)
+        n_pred += len(resp_mentions)
+        n_both += len(key_mentions & resp_mentions)
+    return _rpf(n_both, n_gold, n_both, n_pred)
+
+
+# --------------------------------------------------------------------------
+# Grounding
+
+
+def box_iou_inclusive(a: Box, b: Box) -> float:
+    """IoU of two `x1, y1, x2, y2` pixel boxes where a box covers pixels x1..x2
+    (width `x2 - x1 + 1`), the convention of the grounding evaluation."""
+    return float(box_iou([list(a)], [list(b)], inclusive=True)[0, 0])
+
+
+def is_pronoun(text: str) -> bool:
+    """Whether a mention counts as a pronoun in the grounding evaluation."""
+    return text.strip().lower() in GROUNDING_PRONOUNS
+
+
+def grounding_accuracy(
+    gold: Sequence[Iterable[Tuple[MentionId, str, Sequence[Box]]]],
+    predicted: Sequence[Mapping[MentionId, Optional[Box]]],
+    *,
+    threshold: float = IOU_THRESHOLD,
+) -> Dict[str, Any]:
+    """Grounding accuracy over a corpus: each (gold mention, gold box) pair is
+    correct when IoU(predicted box, gold box) >= threshold (inclusive pixels).
+    A gold mention without a predicted box (not predicted, or predicted without
+    a box) is wrong for each of its boxes.
+
+    gold: per document, `(mention_id, mention_text, gold_boxes)` items; mentions
+        without boxes are not counted.
+    predicted: per document, `mention_id -> box or None`.
+    RETURNS: `acc`, `acc_noun`, `acc_pronoun` (None when there is nothing to
+        count) and the counts `correct*`, `total*`.
+    """
+    if len(gold) != len(predicted):
+        raise ValueError(
+            f"grounding accuracy needs one predicted entry per gold document, but got "
+            f"{len(gold)} gold and {len(predicted)} predicted documents."
+        )
+    counts = {"noun": [0, 0], "pronoun": [0, 0]}
+    for doc_gold, doc_pred in zip(gold, predicted):
+        for mention_id, text, boxes in doc_gold:
+            kind = "pronoun" if is_pronoun(text) else "noun"
+            pred_box = doc_pred.get(mention_id)
+            for gold_box in boxes or ():
+                counts[kind][1] += 1
+                if pred_box is not None and box_iou_inclusive(pred_box, gold_box) >= threshold:
+                    counts[kind][0] += 1
+    correct = counts["noun"][0] + counts["pronoun"][0]
+    total = counts["noun"][1] + counts["pronoun"][1]
+    return {
+        "acc": correct / total if total else None,
+        "acc_noun": counts["noun"][0] / counts["noun"][1] if counts["noun"][1] else None,
+        "acc_pronoun": counts["pronoun"][0] / counts["pronoun"][1] if counts["pronoun"][1] else None,
+        "correct": correct,
+        "total": total,
+        "correct_noun": counts["noun"][0],
+        "total_noun": counts["noun"][1],
+        "correct_pronoun": counts["pronoun"][0],
+        "total_pronoun": counts["pronoun"][1],
+    }
+
+
+# --------------------------------------------------------------------------
+# Reading gold and predictions from docs
+
+
+def offsets(span: Span) -> Offsets:
+    """A mention's id: its character offsets, so that docs tokenised
+    differently still compare."""
+    return (span.start_char, span.end_char)
+
+
+def _as_mapping(value: Any) -> Optional[Mapping]:
+    return value if isinstance(value, Mapping) else None
+
+
+def gold_from_doc(
+    doc: Doc,
+    span_cluster_prefix: str = DEFAULT_CLUSTER_PREFIX,
+    mentions_key: Optional[str] = DEFAULT_GOLD_MENTIONS_KEY,
+) -> Tuple[List[List[Offsets]], List[Tuple[Offsets, str, List[List[float]]]]]:
+    """Gold clusters (character offsets) and grounding items of a reference doc.
+    Mentions in `doc.spans[mentions_key]` outside every cluster are singletons.
+    A mention counts for grounding when its `span._.grounding["boxes"]` is a
+    non-empty list."""
+    clusters: List[List[Offsets]] = []
+    items: List[Tuple[Offsets, str, List[List[float]]]] = []
+    seen = set()
+
+    def add(span: Span) -> Optional[Offsets]:
+        key = offsets(span)
+        if key in seen:
+            return None
+        seen.add(key)
+        grounding = _as_mapping(span._.grounding)
+        boxes = grounding.get("boxes") if grounding is not None else None
+        if boxes:
+            items.append((key, span.text, [list(map(float, b)) for b in boxes]))
+        return key
+
+    for _, group in get_cluster_groups(doc, span_cluster_prefix):
+        cluster = [key for key in (add(span) for span in group) if key is not None]
+        if cluster:
+            clusters.append(cluster)
+    if mentions_key and mentions_key in doc.spans:
+        for span in doc.spans[mentions_key]:
+            key = add(span)
+            if key is not None:
+                clusters.append([key])
+    return clusters, items
+
+
+def predictions_from_doc(
+    doc: Doc,
+    span_cluster_prefix: str = DEFAULT_CLUSTER_PREFIX,
+    mentions_key: Optional[str] = DEFAULT_PREDICTED_MENTIONS_KEY,
+    box_key: str = "box",
+) -> Tuple[List[List[Offsets]], Dict[Offsets, Optional[List[float]]]]:
+    """Predicted clusters (character offsets) and boxes of a predicted doc.
+    Mentions in `doc.spans[mentions_key]` outside every cluster are singletons.
+    A mention's box is `span._.grounding[box_key]`, else its cluster's
+    `attrs["grounding"][box_key]`, else None."""
+    clusters: List[List[Offsets]] = []
+    boxes: Dict[Offsets, Optional[List[float]]] = {}
+
+    def box_of(grounding: Any) -> Optional[List[float]]:
+        grounding = _as_mapping(grounding)
+        box = grounding.get(box_key) if grounding is not None else None
+        return None if box is None else [float(v) for v in box]
+
+    for _, group in get_cluster_groups(doc, span_cluster_prefix):
+        cluster_box = box_of(group.attrs.get("grounding"))
+        cluster = []
+        for span in group:
+            key = offsets(span)
+            if key in boxes:
+                continue
+            own = box_of(span._.grounding)
+            boxes[key] = own if own is not None else cluster_box
+            cluster.append(key)
+        if cluster:
+            clusters.append(cluster)
+    if mentions_key and mentions_key in doc.spans:
+        for span in doc.spans[mentions_key]:
+            key = offsets(span)
+            if key not in boxes:
+                boxes[key] = box_of(span._.grounding)
+                clusters.append([key])
+    return clusters, boxes
+
+
+def flat_scores(coref: Mapping[str, Any], grounding: Mapping[str, Any]) -> Dict[str, Optional[float]]:
+    """The flat score keys shown by `spacy train` and `spacy evaluate`."""
+    return {
+        "coref_muc_f": coref["muc"]["f"],
+        "coref_b3_f": coref["b3"]["f"],
+        "coref_ceafe_f": coref["ceafe"]["f"],
+        "coref_blanc_f": coref["blanc"]["f"],
+        "coref_lea_f": coref["lea"]["f"],
+        "coref_conll_f": coref["conll_f"],
+        "grounding_acc": grounding["acc"],
+        "grounding_acc_noun": grounding["acc_noun"],
+        "grounding_acc_pronoun": grounding["acc_pronoun"],
+    }
+
+
+def evaluate_examples(
+    examples: Iterable[Example],
+    *,
+    span_cluster_prefix: str = DEFAULT_CLUSTER_PREFIX,
+    mentions_key: Optional[str] = DEFAULT_PREDICTED_MENTIONS_KEY,
+    gold_mentions_key: Optional[str] = DEFAULT_GOLD_MENTIONS_KEY,
+    box_key: str = "box",
+) -> Dict[str, Any]:
+    """Full results for examples: `{"coref": coref_metrics(...), "mentions":
+    mention_detection(...), "grounding": grounding_accuracy(...), "scores":
+    flat_scores(...)}`. Gold comes from `example.reference`, predictions from
+    `example.predicted`."""
+    gold_clusters, pred_clusters, gold_items, pred_boxes = [], [], [], []
+    for eg in examples:
+        g_clusters, g_items = gold_from_doc(eg.reference, span_cluster_prefix, gold_mentions_key)
+        p_clusters, p_boxes = predictions_from_doc(eg.predicted, span_cluster_prefix, mentions_key, box_key)
+        gold_clusters.append(g_clusters)
+        gold_items.append(g_items)
+        pred_clusters.append(p_clusters)
+        pred_boxes.append(p_boxes)
+    coref = coref_metrics(gold_clusters, pred_clusters)
+    grounding = grounding_accuracy(gold_items, pred_boxes)
+    return {
+        "coref": coref,
+        "mentions": mention_detection(gold_clusters, pred_clusters),
+        "grounding": grounding,
+        "scores": flat_scores(coref, grounding),
+    }
+
+
+@registry.scorers("mcr_spacy.multimodal_coref_scorer.v1")
+def make_multimodal_coref_scorer(
+    span_cluster_prefix: str = DEFAULT_CLUSTER_PREFIX,
+    mentions_key: str = DEFAULT_PREDICTED_MENTIONS_KEY,
+    gold_mentions_key: str = DEFAULT_GOLD_MENTIONS_KEY,
+    box_key: str = "box",
+) -> Callable[..., Dict[str, Optional[float]]]:
+    """The scorer of the multimodal_coref component: `score(examples, **kwargs)`
+    returns the flat keys `coref_muc_f`, `coref_b3_f`, `coref_ceafe_f`,
+    `coref_blanc_f`, `coref_lea_f`, `coref_conll_f`, `grounding_acc`,
+    `grounding_acc_noun`, `grounding_acc_pronoun` (grounding keys are None
+    when the gold has no boxes). `span_cluster_prefix` and `mentions_key` may
+    be overridden per call; other keyword arguments are ignored."""
+
+    def score(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Optional[float]]:
+        results = evaluate_examples(
+            examples,
+            span_cluster_prefix=kwargs.get("span_cluster_prefix") or span_cluster_prefix,
+            mentions_key=kwargs.get("mentions_key") or mentions_key,
+            gold_mentions_key=gold_mentions_key,
+            box_key=box_key,
+        )
+        return results["scores"]
+
+    return score
