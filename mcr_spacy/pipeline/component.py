@@ -700,3 +700,11 @@ def cluster_grounding(groundings: List[Dict[str, Any]]) -> Dict[str, Any]:
     grounded = [g for g in groundings if g["region"] is not None]
     pool = grounded or groundings
     return max(pool, key=lambda g: g["score"])
+
+
+def find_coref_component(nlp: Language) -> Tuple[str, MultimodalCoref]:
+    """The pipeline's multimodal_coref component and its name."""
+    for name, pipe in nlp.pipeline:
+        if isinstance(pipe, MultimodalCoref):
+            return name, pipe
+    raise ConfigError("The pipeline has no multimodal_coref component.")

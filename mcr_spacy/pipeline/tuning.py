@@ -4,16 +4,8 @@ from typing import Dict, List, Sequence, Tuple
 from spacy.language import Language
 from spacy.training import Example
 
-from .component import MultimodalCoref
+from .component import find_coref_component
 from ..errors import ConfigError
-
-
-def find_coref_component(nlp: Language) -> Tuple[str, MultimodalCoref]:
-    """The pipeline's multimodal_coref component and its name."""
-    for name, pipe in nlp.pipeline:
-        if isinstance(pipe, MultimodalCoref):
-            return name, pipe
-    raise ConfigError("The pipeline has no multimodal_coref component.")
 
 
 def tune_threshold(
