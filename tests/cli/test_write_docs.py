@@ -1,0 +1,86 @@
+"""write-docs: the docs pages are made from the JSON reports, figures and provenance included."""
+import json
+import subprocess
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from mcr_spacy.cli import app
+from mcr_spacy.cli.write_docs import benchmarks_page, provenance, results_page
+
+PROVENANCE = {"machine": "Test CPU, 2 CPUs", "commit": "abc1234", "date": "2026-01-02 03:04 UTC"}
+
+
+def _coref(f):
+    return {key: {"r": f, "p": f, "f": f} for key in ("muc", "b3", "ceafm", "ceafe", "blanc", "lea")} | {"conll_f": f}
+
+
+def _report(f=0.875, acc=0.6125):
+    return {
+        "coref": _coref(f),
+        "grounding_acc": acc, "grounding_acc_noun": 0.5, "grounding_acc_pronoun": 0.25,
+        "mentions": {"r": 1.0, "p": 1.0, "f": 1.0}, "protocol": "gold mentions", "n_docs": 7,
+        "baselines": {
+            "string_match": {"kind": "coreference", "coref": _coref(0.5)},
+            "label_match": {"kind": "grounding", "grounding_acc": 0.125, "grounding_acc_noun": 0.25, "grounding_acc_pronoun": 0.0},
+        },
+        "provenance": PROVENANCE,
+    }
+
+
+def test_results_page_shows_the_reports_figures_and_provenance():
+    page = results_page({"test_gold_mentions.json": _report()}, "metrics")
+    rows = {line.split(" | ")[0]: line for line in page.splitlines() if line.startswith("| ")}
+    assert rows["| `multimodal_coref`"].split(" | ")[1:8] == ["87.50"] * 6 + ["61.25"]
+    assert rows["| string match"].split(" | ")[1] == "50.00"
+    assert rows["| label match"].split(" | ")[7] == "12.50"
+    assert "machine Test CPU, 2 CPUs; commit abc1234; 2026-01-02 03:04 UTC" in page
+    assert "7 docs; protocol: gold mentions" in page
+
+
+def test_pages_without_reports_say_what_to_run():
+    assert "run the `all` workflow first" in results_page({}, "metrics")
+    assert "project run benchmark" in benchmarks_page({}, "metrics")
+
+
+def test_benchmarks_page():
+    report = {"config": "demo", "inference": {"encoder": {"docs_per_s": 200.0}, "full": {"docs_per_s": 180.0}},
+              "ratio": 0.9, "coref_share": 0.117, "training": {"examples_per_s": 40.0}, "torch_threads": 1,
+              "cpu_count": 2, "memory": [{"n_words": 500, "peak_rss_increase_mb": 6.54}], "provenance": PROVENANCE}
+    page = benchmarks_page({"benchmark_demo.json": report}, "metrics")
+    assert "| ratio (median of rounds) | 0.900 |" in page
+    assert "| component share of pipeline time | 11.7 % |" in page
+    assert "| 500 |  | 6.5 |" in page
+
+
+def test_write_docs_command(tmp_path):
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    (metrics / "test_gold_mentions.json").write_text(json.dumps(_report()))
+    out = tmp_path / "docs"
+    result = CliRunner().invoke(app, ["write-docs", str(metrics), str(out)])
+    assert result.exit_code == 0, result.output
+    assert "87.50" in (out / "results.md").read_text()
+    assert (out / "benchmarks.md").is_file()
+
+
+def test_write_docs_refuses_a_broken_report_and_writes_nothing(tmp_path):
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    (metrics / "test_gold_mentions.json").write_text("{not json")
+    out = tmp_path / "docs"
+    result = CliRunner().invoke(app, ["write-docs", str(metrics), str(out)])
+    assert result.exit_code == 1
+    assert "test_gold_mentions.json" in result.output
+    assert not (out / "results.md").exists()
+
+
+def test_provenance_names_the_checkout_commit():
+    root = Path(__file__).resolve().parents[2]
+    prov = provenance(root)
+    assert set(prov) == {"machine", "commit", "date"}
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True)
+    if head.returncode == 0:
+        assert prov["commit"].split("+")[0] == head.stdout.strip()
+    else:
+        assert prov["commit"] == "unknown"
