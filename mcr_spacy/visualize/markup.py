@@ -5,7 +5,7 @@ from typing import Dict, List, Optional
 from ..defaults import IOU_THRESHOLD
 from .formatting import box_text, esc, fmt, read_template, short
 from .svg import render_svg
-from .view_model import MUTED, Mention, Side, View, predicted_box
+from .view_model import MUTED, Mention, Side, View
 
 SCORE_NAMES = {
     "grounding_acc": "grounding accuracy",
@@ -153,8 +153,8 @@ def _mention_tip(m: Mention, side: Side) -> str:
     if c is not None:
         bits.append(c.label if not c.singleton else "singleton")
     if side.name == "pred":
-        if m.box is not None or (c is not None and c.singleton and c.box is not None):
-            bits.append(f"box {box_text(predicted_box(m))}")
+        if m.graded_box is not None:
+            bits.append(f"box {box_text(m.graded_box)}")
         if m.score is not None:
             bits.append(f"score {m.score:.2f}")
         if m.coref_note:
@@ -243,7 +243,7 @@ def _render_table(view: View) -> str:
             esc(m.text),
             f"{m.start_char}–{m.end_char}",
             esc(c.label if c is not None and not c.singleton else "—"),
-            esc(box_text(predicted_box(m))),
+            esc(box_text(m.graded_box)),
             esc(box_text(m.refined_box if m.refined_box is not None else (c.refined_box if c and c.singleton else None))),
             "" if m.score is None else f"{m.score:.2f}",
         ]

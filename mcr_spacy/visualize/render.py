@@ -14,14 +14,14 @@ This module is the entry point: `build_view` reads the docs into a `View`
 """
 import itertools
 import math
-from typing import Any, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 from spacy.tokens import Doc
 
 from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
 from ..annotation.gold import DEFAULT_MENTIONS_KEY, doc_name
 from ..errors import AlignmentError, DataFormatError, Errors
-from .compare import mark, match_colours, view_scores
+from .compare import grade_boxes, mark_boxes, mark_clusters, match_colours, view_scores
 from .formatting import esc, read_template
 from .images import ImageInput, image_data_uri
 from .markup import render_view
@@ -103,11 +103,15 @@ def build_view(
     if gold is not None and gold.text != doc.text:
         raise AlignmentError(Errors.E500.format(gold=doc_name(gold), doc=doc_name(doc)))
     pred = collect_side(doc, "pred", prefix, mentions_key)
+    pred_boxes = grade_boxes(pred, doc, prefix, mentions_key)
     gold_side = None
+    scores: Dict[str, Optional[float]] = {}
     if gold is not None:
         gold_side = collect_side(gold, "gold", gold_prefix or prefix, gold_mentions_key)
         match_colours(pred, gold_side)
-        mark(pred, gold_side)
+        mark_clusters(pred, gold_side)
+        grounding_acc = mark_boxes(pred, pred_boxes, gold, gold_prefix or prefix, gold_mentions_key)
+        scores = view_scores(pred, gold_side, grounding_acc)
     regions = doc._.image_regions if doc.has_extension("image_regions") else None
     image_uri, own_size = (None, None) if image is None else image_data_uri(image)
     size, note = _canvas_size(image_size, regions, own_size, pred, gold_side)
@@ -116,7 +120,6 @@ def build_view(
             title = f"Image {regions.image_id}"
         else:
             title = doc.text[:60] + ("…" if len(doc.text) > 60 else "") or "Empty doc"
-    scores = view_scores(pred, gold_side) if gold_side is not None else {}
     return View(
         uid=f"mcr-view-{next(_view_counter)}",
         title=title,

@@ -39,6 +39,8 @@ class Mention:
     region: Optional[int] = None
     score: Optional[float] = None
     gold_boxes: Optional[List[Box]] = None
+    # On predicted mentions: the box the scorer grades (its own, else its cluster's)
+    graded_box: Optional[Box] = None
     # Filled in when gold is given (on predicted mentions):
     gold: Optional["Mention"] = None
     coref_ok: Optional[bool] = None
@@ -131,7 +133,7 @@ def collect_side(doc: Doc, name: str, prefix: str, mentions_key: Optional[str]) 
         clusters.append(cluster)
     if mentions_key is not None and mentions_key in doc.spans:
         for span in doc.spans[mentions_key]:
-            mid = mention_id(span)
+            mid = mention_id(span.start_char, span.end_char)
             if mid in mentions:
                 known = mentions[mid]
                 extra = _mention(span, doc)
@@ -153,14 +155,14 @@ def collect_side(doc: Doc, name: str, prefix: str, mentions_key: Optional[str]) 
     return Side(name=name, mentions=mentions, clusters=clusters)
 
 
-def mention_id(span: Span) -> str:
+def mention_id(start_char: int, end_char: int) -> str:
     """A mention's id in the page, from its character offsets."""
-    return f"m{span.start_char}-{span.end_char}"
+    return f"m{start_char}-{end_char}"
 
 
 def _mention(span: Span, doc: Doc) -> Mention:
     mention = Mention(
-        mid=mention_id(span),
+        mid=mention_id(span.start_char, span.end_char),
         start_char=span.start_char,
         end_char=span.end_char,
         text=span.text,
@@ -213,15 +215,6 @@ def _hsl_to_rgb(h: float, s: float, lum: float) -> Tuple[int, int, int]:
         return int(round(255 * (lum - a * max(-1, min(k - 3, 9 - k, 1)))))
 
     return f(0), f(8), f(4)
-
-
-def predicted_box(m: Mention) -> Optional[Box]:
-    """The predicted box of a mention: its own, else its singleton cluster's."""
-    if m.box is not None:
-        return m.box
-    if m.cluster is not None and m.cluster.singleton:
-        return m.cluster.box
-    return None
 
 
 def all_boxes(side: Side) -> Iterable[Box]:

@@ -302,6 +302,31 @@ def test_gold_beside_predictions_with_marks():
     assert all(m.box_ok for m in view2.pred.mentions.values())
 
 
+def test_header_grounding_accuracy_is_the_scorers():
+    """A clustered mention without a box of its own is graded with its cluster's
+    box, as the scorer grades it, so the page header agrees with the index."""
+    from mcr_spacy.cli.visualize import doc_scores
+
+    doc, gold = make_pair()
+    he = next(s for s in doc.spans["coref_clusters_1"] if s.text == "He")
+    he._.grounding = None  # its cluster is grounded to MAN_BOX
+    he_gold = next(s for s in gold.spans["coref_clusters_1"] if s.text == "He")
+    he_gold._.grounding = {"boxes": [MAN_BOX, DOG_BOX]}
+    expected = doc_scores(gold, doc)["grounding_acc"]
+    # man, him, dog, shirt and He's man box right; He's dog box and "it" wrong
+    assert expected == pytest.approx(5 / 7)
+    view = build_view(doc, gold=gold)
+    assert view.scores["grounding_acc"] == expected
+    he_view = next(m for m in view.pred.mentions.values() if m.text == "He")
+    assert he_view.box is None and he_view.graded_box == MAN_BOX
+    assert he_view.box_ok and he_view.best_iou == pytest.approx(1.0)
+    page = render(doc, gold=gold)
+    header = re.search(r'data-score="grounding_acc">grounding accuracy (\d+%)</span>', page).group(1)
+    assert header == f"{expected:.0%}" == "71%"
+    he_tip = next(a["title"] for a in Tags(page).find("span", "mention") if a["data-m"] == he_view.mid)
+    assert "box [10, 20, 200, 400]" in he_tip and "box right (IoU 1.00)" in he_tip
+
+
 def test_gold_on_another_text_and_bad_grounding():
     doc, _ = make_pair()
     other = spacy.blank("en")("Another narration.")
@@ -430,6 +455,9 @@ def test_real_flickr30k_photo_with_gold_boxes():
     assert wrong == {"the line", "the rope"}  # the chain given a shifted box
     assert all(m.coref_ok for m in view.pred.mentions.values())
     assert len([c for c in view.gold.clusters if not c.singleton]) == 4
+    from mcr_spacy.cli.visualize import doc_scores
+
+    assert view.scores["grounding_acc"] == doc_scores(gold, doc)["grounding_acc"] < 1
 
 
 # --- the command ---------------------------------------------------------
