@@ -57,6 +57,43 @@ class Errors(metaclass=ErrorsWithCodes):
     # -- end of convert --
 
     # E500-E599: visualize
+    E500 = (
+        "render: the gold doc ({gold}) has a different text from the predicted {doc}. "
+        "Pass the reference doc of the same narration (e.g. `example.reference` with "
+        "`example.predicted`)."
+    )
+    E501 = (
+        "In {doc}: mention {text!r} at characters [{start}, {end}) is in two clusters "
+        "({first} and {second}). A mention belongs to one cluster."
+    )
+    E502 = (
+        "The grounding of {where} is {type}, not a dict. Predictions carry "
+        "{{'region', 'box', 'score', 'refined_box'}}, gold annotation "
+        "{{'boxes': [[x1, y1, x2, y2], ...]}}."
+    )
+    E503 = (
+        "The grounding {name!r} of {where} is {value!r}; a box is four finite numbers "
+        "[x1, y1, x2, y2] in pixels."
+    )
+    E504 = "render: image_size must be two positive numbers (width, height), got {value!r}."
+    E505 = (
+        "render: image file {path!r} does not exist. Pass the path of a JPEG/PNG/GIF/WebP "
+        "file, its bytes, a numpy array, or None for a blank canvas."
+    )
+    E506 = (
+        "render: cannot use an image of type {type}. Pass a path, the bytes of an image "
+        "file, a numpy uint8 array (H x W x 3), or None."
+    )
+    E507 = (
+        "render: {where} is not a JPEG, PNG, GIF or WebP image (first bytes {head!r}). "
+        "Convert it to one of those formats."
+    )
+    E508 = (
+        "render: image arrays must be uint8 (0-255), got dtype {dtype}. Convert with "
+        "`(array * 255).clip(0, 255).astype('uint8')` for 0-1 floats."
+    )
+    E509 = "render: an image array must be H x W, H x W x 3 or H x W x 4, got shape {shape}."
+    E510 = "render: the image array is empty (shape {shape})."
     # -- end of visualize --
 
     # E600-E699: synthetic data and benchmark

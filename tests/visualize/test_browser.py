@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from mcr_spacy.visualize.render import render
+from mcr_spacy.visualize import render
 
 try:
     from .test_render import FLICKR, flickr_docs, make_pair

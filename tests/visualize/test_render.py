@@ -5,6 +5,7 @@ import re
 import struct
 import zlib
 from html.parser import HTMLParser
+from importlib.resources import files
 from pathlib import Path
 
 import numpy
@@ -18,7 +19,7 @@ from typer.testing import CliRunner
 from mcr_spacy import ImageRegions, annotate_gold, clusters_to_span_group, set_mentions
 from mcr_spacy.cli import app
 from mcr_spacy.errors import AlignmentError, DataFormatError
-from mcr_spacy.visualize.render import MUTED, PALETTE, build_view, encode_png, image_data_uri, image_file_size, render
+from mcr_spacy.visualize import MUTED, PALETTE, build_view, encode_png, image_data_uri, image_file_size, render
 
 SHARED_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 FLICKR = SHARED_DATA / "flickr30k-sample"
@@ -211,11 +212,11 @@ def test_image_inputs_are_inlined(tmp_path):
     assert tags.find("svg", "canvas-svg")[0]["viewbox"] == "0 0 400 450"
     grey = encode_png(numpy.zeros((3, 2), dtype=numpy.uint8))
     assert decode_png(grey).shape == (3, 2)
-    with pytest.raises(DataFormatError, match="uint8"):
+    with pytest.raises(DataFormatError, match=r"\[E508\]"):
         render(doc, array.astype("float32"))
-    with pytest.raises(DataFormatError, match="not a JPEG, PNG"):
+    with pytest.raises(DataFormatError, match=r"\[E507\]"):
         render(doc, b"hello")
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(FileNotFoundError, match=r"\[E505\]"):
         render(doc, tmp_path / "missing.jpg")
 
 
@@ -301,14 +302,39 @@ def test_gold_beside_predictions_with_marks():
     assert all(m.box_ok for m in view2.pred.mentions.values())
 
 
+def test_header_grounding_accuracy_is_the_scorers():
+    """A clustered mention without a box of its own is graded with its cluster's
+    box, as the scorer grades it, so the page header agrees with the index."""
+    from mcr_spacy.cli.visualize import doc_scores
+
+    doc, gold = make_pair()
+    he = next(s for s in doc.spans["coref_clusters_1"] if s.text == "He")
+    he._.grounding = None  # its cluster is grounded to MAN_BOX
+    he_gold = next(s for s in gold.spans["coref_clusters_1"] if s.text == "He")
+    he_gold._.grounding = {"boxes": [MAN_BOX, DOG_BOX]}
+    expected = doc_scores(gold, doc)["grounding_acc"]
+    # man, him, dog, shirt and He's man box right; He's dog box and "it" wrong
+    assert expected == pytest.approx(5 / 7)
+    view = build_view(doc, gold=gold)
+    assert view.scores["grounding_acc"] == expected
+    he_view = next(m for m in view.pred.mentions.values() if m.text == "He")
+    assert he_view.box is None and he_view.graded_box == MAN_BOX
+    assert he_view.box_ok and he_view.best_iou == pytest.approx(1.0)
+    page = render(doc, gold=gold)
+    header = re.search(r'data-score="grounding_acc">grounding accuracy (\d+%)</span>', page).group(1)
+    assert header == f"{expected:.0%}" == "71%"
+    he_tip = next(a["title"] for a in Tags(page).find("span", "mention") if a["data-m"] == he_view.mid)
+    assert "box [10, 20, 200, 400]" in he_tip and "box right (IoU 1.00)" in he_tip
+
+
 def test_gold_on_another_text_and_bad_grounding():
     doc, _ = make_pair()
     other = spacy.blank("en")("Another narration.")
-    with pytest.raises(AlignmentError, match="different text"):
+    with pytest.raises(AlignmentError, match=r"\[E500\]"):
         render(doc, gold=other)
     span = doc.spans["coref_clusters_1"][0]
     span._.grounding = {"region": 0, "box": [1, 2, 3], "score": 0.5, "refined_box": None}
-    with pytest.raises(DataFormatError, match="'a man'.*four finite numbers"):
+    with pytest.raises(DataFormatError, match=r"\[E503\] The grounding 'box' of mention 'a man'"):
         render(doc)
 
 
@@ -429,6 +455,9 @@ def test_real_flickr30k_photo_with_gold_boxes():
     assert wrong == {"the line", "the rope"}  # the chain given a shifted box
     assert all(m.coref_ok for m in view.pred.mentions.values())
     assert len([c for c in view.gold.clusters if not c.singleton]) == 4
+    from mcr_spacy.cli.visualize import doc_scores
+
+    assert view.scores["grounding_acc"] == doc_scores(gold, doc)["grounding_acc"] < 1
 
 
 # --- the command ---------------------------------------------------------
@@ -534,3 +563,36 @@ def test_visualize_command_with_the_component(tmp_path):
     assert boxes
     for box in boxes:
         assert (round(box[0], 1), round(box[1], 1)) in drawn, box
+
+
+def test_bad_input_errors_have_codes():
+    doc, _ = make_pair()
+    man = doc.spans["coref_clusters_1"][0]
+    two = SpanGroup(doc, name="coref_clusters_3", spans=[man, doc.spans["coref_clusters_2"][0]])
+    doc.spans["coref_clusters_3"] = two
+    with pytest.raises(AlignmentError, match=r"\[E501\] In .*mention 'a man'.*two clusters"):
+        render(doc)
+    del doc.spans["coref_clusters_3"]
+    with pytest.raises(DataFormatError, match=r"\[E504\]"):
+        render(doc, image_size=(0, 10))
+    with pytest.raises(DataFormatError, match=r"\[E506\].*type int"):
+        render(doc, 3)
+    with pytest.raises(DataFormatError, match=r"\[E509\].*\[2, 2, 2\]"):
+        render(doc, numpy.zeros((2, 2, 2), dtype=numpy.uint8))
+    with pytest.raises(DataFormatError, match=r"\[E510\]"):
+        render(doc, numpy.zeros((0, 4, 3), dtype=numpy.uint8))
+    man._.grounding = [1, 2, 3, 4]
+    with pytest.raises(DataFormatError, match=r"\[E502\] The grounding of mention 'a man'.* is list, not a dict"):
+        render(doc)
+
+
+def test_templates_are_inlined_once_per_view():
+    doc, _ = make_pair()
+    css = (files("mcr_spacy.visualize") / "templates" / "view.css").read_text(encoding="utf8")
+    page, fragment = render(doc), render(doc, page=False)
+    for html in (page, fragment):
+        assert html.count(css) == 1
+        assert "__ROOT__" not in html and "{css}" not in html and "{body}" not in html
+    view_id = re.search(r'class="mcr-view[^"]*" id="([^"]+)"', fragment).group(1)
+    assert f'document.getElementById("{view_id}")' in fragment
+    assert page.startswith("<!DOCTYPE html>\n") and page.endswith("</body>\n</html>\n")
