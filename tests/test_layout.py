@@ -1,7 +1,7 @@
 """The package's layout rules: torch only where it belongs, no import cycles."""
 import ast
 from pathlib import Path
-from typing import Dict, List, Set
+from typing import Dict, List, Sequence, Set, Tuple
 
 PACKAGE = Path(__file__).resolve().parents[1] / "mcr_spacy"
 # The only modules (and packages) that may import torch: the torch module and
@@ -100,3 +100,82 @@ def test_torch_only_in_its_folders():
         if any(dep == "torch" or dep.startswith("torch.") for dep in _imports(name, path)):
             offenders.append(name)
     assert not offenders, f"modules outside {TORCH_ALLOWED} import torch: {offenders}"
+
+
+# Modules allowed over MAX_LINES, each with its one job.
+MAX_LINES = 500
+ONE_JOB_MODULES: Dict[str, str] = {}
+MIN_DUPLICATE_LINES = 6
+
+
+def test_modules_are_short_or_have_one_job():
+    long = {
+        name: n for name, path in _modules().items()
+        if (n := len(path.read_text(encoding="utf8").splitlines())) > MAX_LINES and name not in ONE_JOB_MODULES
+    }
+    assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def _code_lines(path: Path) -> List[Tuple[int, str]]:
+    """(line number, text) of the lines that carry code: blank lines, comments,
+    imports and lone brackets are passed over, white space is folded."""
+    lines = []
+    for number, line in enumerate(path.read_text(encoding="utf8").splitlines(), start=1):
+        text = " ".join(line.split())
+        if not text or text.startswith("#") or text.startswith(("import ", "from ")):
+            continue
+        if all(ch in "()[]{},:;" for ch in text):
+            continue
+        lines.append((number, text))
+    return lines
+
+
+def find_duplicate_blocks(
+    paths: Sequence[Path], root: Path = PACKAGE, size: int = MIN_DUPLICATE_LINES
+) -> List[Tuple[str, str]]:
+    """Pairs of places ("file:line", relative to `root`) that share `size`
+    consecutive code lines; a longer shared run is reported once."""
+    seen: Dict[Tuple[str, ...], Tuple[Path, int, int]] = {}
+    found = []
+    for path in paths:
+        lines = _code_lines(path)
+        for i in range(len(lines) - size + 1):
+            key = tuple(text for _, text in lines[i:i + size])
+            first_line, last_line = lines[i][0], lines[i + size - 1][0]
+            if key not in seen:
+                seen[key] = (path, first_line, last_line)
+                continue
+            other, other_first, other_last = seen[key]
+            if other == path and first_line <= other_last:
+                continue  # an overlapping run of the same block (repeated lines)
+            pair = (f"{other.relative_to(root)}:{other_first}", f"{path.relative_to(root)}:{first_line}")
+            if found and _continues(found[-1], pair):
+                continue
+            found.append(pair)
+    return found
+
+
+def _continues(previous: Tuple[str, str], pair: Tuple[str, str]) -> bool:
+    """Whether `pair` is `previous` moved on by a line or a few (one long run)."""
+    def split(place: str) -> Tuple[str, int]:
+        name, line = place.rsplit(":", 1)
+        return name, int(line)
+
+    (a, i), (b, j) = split(previous[0]), split(previous[1])
+    (c, k), (d, m) = split(pair[0]), split(pair[1])
+    return a == c and b == d and 0 < k - i <= MIN_DUPLICATE_LINES and 0 < m - j <= MIN_DUPLICATE_LINES
+
+
+def test_find_duplicate_blocks_finds_a_planted_copy(tmp_path):
+    body = "\n".join(f"    value_{i} = compute({i}, option={i * 2})" for i in range(7))
+    (tmp_path / "a.py").write_text(f"def f():\n{body}\n")
+    (tmp_path / "b.py").write_text(f"def g():\n    # a copy\n{body}\n")
+    (tmp_path / "c.py").write_text("def h():\n" + body.replace("compute", "other") + "\n")
+    found = find_duplicate_blocks(sorted(tmp_path.glob("*.py")), tmp_path)
+    assert ("a.py:2", "b.py:3") in found
+    assert not any("c.py" in place for pair in found for place in pair)
+
+
+def test_no_duplicated_blocks():
+    found = find_duplicate_blocks(sorted(_modules().values()))
+    assert not found, f"blocks of {MIN_DUPLICATE_LINES}+ identical code lines: {found[:10]}"

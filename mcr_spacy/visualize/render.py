@@ -35,15 +35,9 @@ def render(
     doc: Doc,
     image: ImageInput = None,
     *,
-    prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: Optional[str] = "coref_mentions",
-    gold: Optional[Doc] = None,
-    gold_prefix: Optional[str] = None,
-    gold_mentions_key: Optional[str] = DEFAULT_MENTIONS_KEY,
-    image_size: Optional[Tuple[float, float]] = None,
-    title: Optional[str] = None,
     show_regions: bool = False,
     page: bool = True,
+    **view_options: Any,
 ) -> str:
     """Render the predicted clusters and groundings of `doc` as HTML.
 
@@ -52,32 +46,15 @@ def render(
         `attrs["grounding"]` on the cluster groups.
     image: path to an image file, the file's bytes, a numpy uint8 array
         (H x W, H x W x 3 or H x W x 4), or None for a blank canvas.
-    prefix (str): the prefix of the predicted cluster keys.
-    mentions_key (str or None): the key of every mention considered.
-    gold (Doc or None): a reference doc on the same text with gold clusters and
-        `span._.grounding["boxes"]`, shown beside the predictions.
-    gold_prefix (str or None): the prefix of the gold cluster keys (default: `prefix`).
-    gold_mentions_key (str or None): the key of the gold mentions in `gold.spans`.
-    image_size (Tuple[float, float] or None): `(width, height)` of the image the
-        boxes refer to; default `doc._.image_regions.image_size`, else the
-        image's own size, else the extent of the boxes.
-    title (str or None): the page title; default the image id or the first words.
     show_regions (bool): show the detected regions when the page opens.
     page (bool): a whole HTML page (True) or a fragment to embed (False), e.g.
         in a notebook with `IPython.display.HTML`; each fragment has its own id.
+    view_options: the keyword arguments of `build_view`: `prefix`,
+        `mentions_key`, `gold` (a reference doc shown beside the predictions),
+        `gold_prefix`, `gold_mentions_key`, `image_size`, `title`.
     RETURNS (str): the HTML.
     """
-    view = build_view(
-        doc,
-        image,
-        prefix=prefix,
-        mentions_key=mentions_key,
-        gold=gold,
-        gold_prefix=gold_prefix,
-        gold_mentions_key=gold_mentions_key,
-        image_size=image_size,
-        title=title,
-    )
+    view = build_view(doc, image, **view_options)
     if page:
         view.uid = "mcr-view"  # one view per page: the same input gives the same page
     body = render_view(view, show_regions=show_regions)
@@ -99,7 +76,20 @@ def build_view(
     image_size: Optional[Tuple[float, float]] = None,
     title: Optional[str] = None,
 ) -> View:
-    """Collect what `render` draws: mentions, clusters, boxes and marks."""
+    """Collect what `render` draws: mentions, clusters, boxes and marks.
+
+    prefix (str): the prefix of the predicted cluster keys.
+    mentions_key (str or None): the key of every mention considered.
+    gold (Doc or None): a reference doc on the same text with gold clusters and
+        `span._.grounding["boxes"]`, shown beside the predictions.
+    gold_prefix (str or None): the prefix of the gold cluster keys (default: `prefix`).
+    gold_mentions_key (str or None): the key of the gold mentions in `gold.spans`.
+    image_size (Tuple[float, float] or None): `(width, height)` of the image the
+        boxes refer to; default `doc._.image_regions.image_size`, else the
+        image's own size, else the extent of the boxes.
+    title (str or None): the page title; default the image id or the first words.
+    RETURNS (View): what the page shows.
+    """
     if gold is not None and gold.text != doc.text:
         raise AlignmentError(Errors.E500.format(gold=doc_name(gold), doc=doc_name(doc)))
     pred = collect_side(doc, "pred", prefix, mentions_key)
