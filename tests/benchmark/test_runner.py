@@ -1,12 +1,11 @@
-"""The benchmark command and its generated narrations."""
+"""The benchmark command, its configs and its measurements."""
 import json
 
 import numpy
 import pytest
-import spacy
 from typer.testing import CliRunner
 
-from mcr_spacy.benchmark.runner import generate_narration, generate_narrations, linear_fit, narration_example
+from mcr_spacy.benchmark import linear_fit
 from mcr_spacy.cli import app
 
 TINY = [
@@ -17,39 +16,6 @@ TINY = [
     "--set", "components.multimodal_coref.model.n_heads=2",
     "--set", "components.multimodal_coref.model.n_layers=1",
 ]
-
-
-def test_narrations_have_realistic_size_and_are_deterministic():
-    narrations = generate_narrations(40, seed=3)
-    for n in narrations:
-        assert 100 <= n.n_words <= 260
-        assert 15 <= n.n_mentions <= 40
-        assert 36 <= len(n.regions) <= 100
-        assert n.regions.features.shape == (len(n.regions), 2048)
-        assert sum(len(c) for c in n.clusters) == n.n_mentions
-    again = generate_narrations(40, seed=3)
-    assert [n.text for n in narrations] == [n.text for n in again]
-    assert numpy.array_equal(narrations[7].regions.features, again[7].regions.features)
-    assert narrations[0].text != generate_narrations(1, seed=4)[0].text
-
-
-def test_narration_offsets_align_with_tokens():
-    nlp = spacy.blank("en")
-    for seed in range(10):
-        narration = generate_narration(seed)
-        eg = narration_example(nlp, narration)  # raises AlignmentError on a bad offset
-        assert len(eg.predicted.spans["mentions"]) == narration.n_mentions
-        for cluster in narration.clusters:
-            for start, end in cluster:
-                assert narration.boxes[(start, end)]
-
-
-def test_long_narration_scales_mentions():
-    narration = generate_narration(1, n_words=2000)
-    assert 1990 <= narration.n_words <= 2030
-    # More mentions than one chunk of the model (128): exercised by the memory table.
-    assert narration.n_mentions > 200
-    assert len(narration.regions) <= 100
 
 
 def test_linear_fit_tells_linear_from_quadratic():
@@ -109,7 +75,7 @@ def test_demo_benchmark_has_the_demo_configs_coref_settings():
 
     from thinc.api import Config
 
-    from mcr_spacy.benchmark.runner import load_benchmark_config
+    from mcr_spacy.benchmark import load_benchmark_config
 
     root = Path(__file__).parent.parent.parent
     demo = Config().from_disk(root / "configs" / "demo.cfg", interpolate=False)
