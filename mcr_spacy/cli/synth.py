@@ -4,15 +4,19 @@ from pathlib import Path
 import typer
 from wasabi import msg
 
-from ..synthetic.generate import DEFAULT_FEATURE_WIDTH, generate
+from ..synthetic import DEFAULT_FEATURE_WIDTH, generate
 from ._util import app
 
 
 @app.command("synth")
 def synth_cli(
     out_dir: Path = typer.Argument(..., help="Folder to write the data set to (created if needed)."),
-    n_labeled: int = typer.Option(200, "--n-labeled", help="Labelled images (CIN 'val' split)."),
-    n_unlabeled: int = typer.Option(400, "--n-unlabeled", help="Unlabelled image-narration pairs (features 'train' split)."),
+    n_labelled: int = typer.Option(
+        200, "--n-labelled", "--n-labeled", help="Labelled images (CIN 'val' split)."
+    ),
+    n_unlabelled: int = typer.Option(
+        400, "--n-unlabelled", "--n-unlabeled", help="Unlabelled image-narration pairs (features 'train' split)."
+    ),
     n_test: int = typer.Option(100, "--n-test", help="Test images (CIN 'test' split)."),
     seed: int = typer.Option(0, "--seed", help="Random seed: the same seed writes the same data."),
     feature_width: int = typer.Option(
@@ -35,8 +39,8 @@ def synth_cli(
     try:
         summary = generate(
             out_dir,
-            n_labeled=n_labeled,
-            n_unlabeled=n_unlabeled,
+            n_labelled=n_labelled,
+            n_unlabelled=n_unlabelled,
             n_test=n_test,
             seed=seed,
             feature_width=feature_width,

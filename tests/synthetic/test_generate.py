@@ -10,9 +10,11 @@ import pytest
 from typer.testing import CliRunner
 
 from mcr_spacy.cli import app
-from mcr_spacy.synthetic.generate import CATS, COLOURS, SceneGenerator, World, generate
+from mcr_spacy.errors import ConfigError
+from mcr_spacy.scoring.scorch_export import mention_ids
+from mcr_spacy.synthetic import CATS, COLOURS, SceneGenerator, World, generate
 
-SMALL = dict(n_labeled=12, n_unlabeled=6, n_test=5, feature_width=16)
+SMALL = dict(n_labelled=12, n_unlabelled=6, n_test=5, feature_width=16)
 
 
 def digest(folder):
@@ -49,7 +51,7 @@ def test_same_seed_same_data_other_seed_other_data(tmp_path, synth_dir):
 
 def test_cin_annotation_format(synth_dir):
     records = json.loads((synth_dir / "cin_annotations" / "testval_annotations.json").read_text())
-    assert len(records) == SMALL["n_labeled"] + SMALL["n_test"]
+    assert len(records) == SMALL["n_labelled"] + SMALL["n_test"]
     val_ids = json.loads((synth_dir / "cin_annotations" / "val_image_ids.json").read_text())
     test_ids = json.loads((synth_dir / "cin_annotations" / "test_image_ids.json").read_text())
     assert [r["image"] for r in records if r["split"] == "val"] == val_ids
@@ -68,7 +70,7 @@ def test_cin_annotation_format(synth_dir):
 
 def test_feature_files_format(synth_dir):
     folder = synth_dir / "faster_rcnn_image_features"
-    for split, n in (("val", SMALL["n_labeled"]), ("test", SMALL["n_test"]), ("train", SMALL["n_unlabeled"])):
+    for split, n in (("val", SMALL["n_labelled"]), ("test", SMALL["n_test"]), ("train", SMALL["n_unlabelled"])):
         with h5py.File(folder / f"{split}_features_compress.hdf5", "r") as f:
             feats, pos, boxes = f["features"], f["pos_bboxes"][()], f["bboxes"][()]
             assert feats.shape[1] == SMALL["feature_width"] and feats.dtype == numpy.float32
@@ -90,7 +92,7 @@ def test_feature_files_format(synth_dir):
 
 def test_ln_files_format(synth_dir):
     info = json.loads((synth_dir / "flk30k_LN.json").read_text())
-    assert len(info["images"]) == SMALL["n_unlabeled"]
+    assert len(info["images"]) == SMALL["n_unlabelled"]
     assert all(img["split"] == "train" for img in info["images"])
     with h5py.File(synth_dir / "flk30k_LN_label.h5", "r") as f:
         labels, starts, ends = f["labels"][()], f["label_start_ix"][()], f["label_end_ix"][()]
@@ -116,16 +118,38 @@ def test_gold_scorch_files(synth_dir):
         ids = [m for chain in gold["clusters"].values() for m in chain]
         assert len(ids) == len(set(ids)) == len(r["query"])
         assert sorted(re.sub(r"\d+$", "", m) for m in ids) == sorted(r["query"])
+        # The ids an evaluation's scorch export gives the same mentions.
+        assert set(ids) == set(mention_ids(r["captions"], [tuple(m) for m in r["query_start_end"]]).values())
 
 
 def test_cli_writes_and_reports(tmp_path):
-    result = CliRunner().invoke(app, ["synth", str(tmp_path / "d"), "--n-labeled", "3", "--n-unlabeled", "2",
+    result = CliRunner().invoke(app, ["synth", str(tmp_path / "d"), "--n-labelled", "3", "--n-unlabelled", "2",
                                       "--n-test", "2", "--seed", "1", "--feature-width", "8"])
     assert result.exit_code == 0, result.output
     assert "images (val)" in result.output
     assert (tmp_path / "d" / "faster_rcnn_image_features" / "train_features_compress.hdf5").is_file()
     result = CliRunner().invoke(app, ["synth", str(tmp_path / "e"), "--n-test", "-1"])
-    assert result.exit_code != 0 and "n_test" in result.output
+    assert result.exit_code != 0 and "[E600]" in result.output and "n_test" in result.output
+
+
+def test_former_spellings_still_work(tmp_path):
+    """`--n-labeled` / `--n-unlabeled` and the keywords `n_labeled` /
+    `n_unlabeled` are the former names of the labelled and unlabelled counts."""
+    args = ["--n-test", "1", "--seed", "2", "--feature-width", "8"]
+    new = CliRunner().invoke(app, ["synth", str(tmp_path / "new"), "--n-labelled", "2", "--n-unlabelled", "3", *args])
+    old = CliRunner().invoke(app, ["synth", str(tmp_path / "old"), "--n-labeled", "2", "--n-unlabeled", "3", *args])
+    assert new.exit_code == 0 and old.exit_code == 0, new.output + old.output
+    assert digest(tmp_path / "old") == digest(tmp_path / "new")
+    summary = generate(tmp_path / "kw", n_labeled=2, n_unlabeled=3, n_test=1, seed=2, feature_width=8)
+    assert summary["images"] == {"val": 2, "test": 1, "train": 3}
+    assert digest(tmp_path / "kw") == digest(tmp_path / "new")
+
+
+def test_generate_rejects_bad_counts(tmp_path):
+    with pytest.raises(ConfigError, match=r"\[E600\].*n_labelled"):
+        generate(tmp_path, n_labelled=-1, n_unlabelled=0, n_test=0)
+    with pytest.raises(ConfigError, match=r"\[E601\]"):
+        generate(tmp_path, n_labelled=1, n_unlabelled=0, n_test=0, feature_width=0)
 
 
 @pytest.fixture(scope="module")
@@ -236,7 +260,7 @@ def test_feature_prototypes_show_category_and_colour(scenes):
 
 
 def test_held_out_categories_stay_out_of_the_labelled_images(tmp_path):
-    summary = generate(tmp_path, n_labeled=30, n_unlabeled=30, n_test=30, seed=2, feature_width=8,
+    summary = generate(tmp_path, n_labelled=30, n_unlabelled=30, n_test=30, seed=2, feature_width=8,
                        held_out=["dog", "car"])
     assert summary["held_out"] == ["car", "dog"]
     records = json.loads((tmp_path / "cin_annotations" / "testval_annotations.json").read_text())
@@ -247,7 +271,7 @@ def test_held_out_categories_stay_out_of_the_labelled_images(tmp_path):
     phenomena = json.loads((tmp_path / "synth_phenomena.json").read_text())
     tagged = {item["split"] for item in phenomena.values() for m in item["mentions"] if "held_out_category" in m["tags"]}
     assert tagged == {"test"}
-    with pytest.raises(ValueError, match="Unknown held-out"):
-        generate(tmp_path / "x", n_labeled=1, n_unlabeled=0, n_test=0, held_out=["unicorn"])
-    with pytest.raises(ValueError, match="avoid the held-out"):
-        generate(tmp_path / "y", n_labeled=1, n_unlabeled=0, n_test=0, held_out=sorted(CATS))
+    with pytest.raises(ConfigError, match=r"\[E602\]"):
+        generate(tmp_path / "x", n_labelled=1, n_unlabelled=0, n_test=0, held_out=["unicorn"])
+    with pytest.raises(ConfigError, match=r"\[E603\]"):
+        generate(tmp_path / "y", n_labelled=1, n_unlabelled=0, n_test=0, held_out=sorted(CATS))
