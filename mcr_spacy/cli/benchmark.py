@@ -108,6 +108,10 @@ def benchmark_cli(
     )
     print_report(result)
     if output is not None:
+        from ..convert.common import write_bytes_atomic
+        from .write_docs import provenance
+
+        result["provenance"] = provenance()
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(result, indent=2))
+        write_bytes_atomic(json.dumps(result, indent=2).encode("utf8"), output)
         msg.good(f"Saved results to {output}")
