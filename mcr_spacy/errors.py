@@ -42,15 +42,80 @@ class Errors(metaclass=ErrorsWithCodes):
     """The messages, by code: `raise RegionsError(Errors.E001.format(doc=...))`."""
 
     # E001-E099: annotation (regions, boxes, gold annotation, extensions)
+    E001 = "ImageRegions for {where}: image_size must be (width, height), got {image_size!r}."
+    E002 = ("ImageRegions for {where}: image_size must be two positive numbers "
+            "(width, height), got {image_size!r}.")
+    E003 = ("ImageRegions for {where}: boxes must have shape [N, 4] (x1, y1, x2, y2 "
+            "in pixels), got shape {shape}.")
+    E004 = ("ImageRegions for {where}: box {index} {box} is inverted (x1 > x2 or "
+            "y1 > y2). Boxes are x1, y1, x2, y2 in pixels; convert [x, y, w, h] "
+            "boxes with `boxes_from_xywh`.")
+    E005 = ("ImageRegions for {where}: box {index} {box} lies outside the image of "
+            "size {image_size}. Check image_size, or pass clip=True to clip boxes "
+            "to the image.")
+    E006 = ("ImageRegions for {where}: features must have shape [N, D] with N = {n} "
+            "(one row per box), got shape {shape}.")
+    E007 = ("ImageRegions for {where}: labels must be a list of strings, one per "
+            "box, not a single string.")
+    E008 = "ImageRegions for {where}: {n_labels} labels for {n} boxes; give one label per box."
+    E009 = "ImageRegions for {where}: regions need features, labels or both."
+    E010 = "ImageRegions for {where}: {n_scores} scores for {n} boxes; give one score per box."
+    E011 = ("ImageRegions for {where}: {name} contain NaN or infinite values (first "
+            "at index {index}). Remove or repair those regions.")
+    E020 = ("In {doc}: {what} {text!r} at characters [{start}, {end}) does not align "
+            "with token boundaries (tokens: {tokens}). Fix the offsets so that they "
+            "start and end on tokens, or tokenize so that the mention is a whole "
+            "number of tokens.")
+    E021 = ("In {doc}: mention {text!r} at [{start}, {end}) is in clusters {first} "
+            "and {second}. A mention belongs to one cluster: merge the clusters or "
+            "drop the duplicate.")
+    E022 = ("In {doc}: boxes are given for {text!r} at [{start}, {end}), which is in "
+            "no cluster. Add it to a cluster (a singleton is a cluster of one mention).")
     # -- end of annotation --
 
     # E100-E199: pipeline and model (component, decoding, mentions, tuning, ml)
     # -- end of pipeline --
 
     # E200-E299: training (corpus readers, .spacy files, distributed training)
+    E201 = ("{what} is not set. Give the path of a .spacy file or a folder of them "
+            "(in a training config: `[paths]`, or on the command line, e.g. "
+            "`--paths.train corpus/train.spacy`).")
+    E202 = ("{what} {path!r} is a folder without any .spacy file. Convert the data "
+            "first (e.g. `python -m mcr_spacy convert-cin`) or give the right folder.")
+    E203 = ("{what} {path!r} does not exist. Convert the data first (e.g. `python -m "
+            "mcr_spacy convert-cin`), or correct the path (in a training config: "
+            "`[paths]`, or on the command line, e.g. `--paths.train`).")
+    E204 = ("Corpus file {path!r} cannot be read as a .spacy file (DocBin): {error}. "
+            "Write it again with a convert command (e.g. `python -m mcr_spacy "
+            "convert-cin`); the converters write files whole or not at all.")
+    E205 = ("In {doc}: gold mention {text!r} at characters [{start}, {end}) does not "
+            "fall on the tokens of the pipeline's tokenizer (it splits that text as "
+            "{tokens}). Use a tokenizer that splits there, or convert the data so that "
+            "mentions are whole tokens of this tokenizer.")
+    E206 = ("SemiSupervisedCorpus: unlabelled_ratio must be a finite number >= 0 "
+            "(unlabelled examples per labelled one), got {ratio!r}.")
+    E207 = ("SemiSupervisedCorpus: labelled_path {path!r} has no doc with gold "
+            "clusters (doc.spans['{span_cluster_prefix}_1'], ...), and the number of "
+            "unlabelled examples is set relative to the labelled ones. Check the path "
+            "and the cluster prefix, or train on the unlabelled corpus with "
+            "mcr_spacy.MultimodalCorpus.v1.")
+    E208 = "Config file {path} does not exist."
+    E209 = ("A rank got no training examples: the training corpus has fewer examples "
+            "than the {world_size} ranks. Use fewer processes or more data.")
+    E210 = ("The ranks ended with different weights (fingerprints {fingerprints}): "
+            "gradients were not synchronised. Please report this with your config.")
     # -- end of training --
 
     # E300-E399: scoring (metrics, scorer, baselines, phenomena, scorch export)
+    E301 = ("{what} needs one predicted entry per gold document, but got {n_gold} "
+            "gold and {n_predicted} predicted documents. Pass the two lists in the "
+            "same document order.")
+    E310 = ("No phenomenon tags for the doc starting {text!r} (image id {image_id!r}). "
+            "Use the phenomena file written with this data set.")
+    E320 = "scorch is not installed (pip install scorch==0.2.0)"
+    E321 = "no scorch files in {path}"
+    E322 = ("scorch could not average the files ({error}); it needs at least one gold "
+            "and one system mention")
     # -- end of scoring --
 
     # E400-E499: converters (a converter's format errors may use its where / problem / fix helper instead)
@@ -118,4 +183,17 @@ class Errors(metaclass=ErrorsWithCodes):
     # -- end of synthetic --
 
     # E700-E799: command line
+    E701 = ("None of the {n_docs} evaluation docs has gold clusters in "
+            "doc.spans['{span_cluster_prefix}_1'], ... Convert the data with a convert "
+            "command, or pass --span-cluster-prefix with the prefix the gold clusters use.")
+    E702 = ("Could not load the pipeline {model!r}: {error}. Give an installed pipeline "
+            "package or a directory written by nlp.to_disk / spacy train.")
+    E703 = "--fraction must be between 0 and 1, got {fraction}."
+    E704 = "Give at least one input and the output .jsonl path."
+    E705 = ("{n_missing} CIN file(s) missing under {path}: {names}. Download them from "
+            "the authors' Google Drive (see the assets in project.yml, folder "
+            "1RId8PI3KKMKVPE4vuCBFU1ugZI_wfe7m) and place them there.")
+    E706 = "Could not read the phenomenon tags {path}: {error}"
+    E707 = "{n_names} names for {n_reports} reports."
+    E708 = "Could not read the report {path}: {error}. Write it with `evaluate --output`."
     # -- end of cli --

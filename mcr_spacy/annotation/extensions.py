@@ -3,14 +3,23 @@ from typing import Any, Iterable, List, Sequence
 
 from spacy.tokens import Doc, Span
 
-from ..defaults import CLUSTER_PREFIX as DEFAULT_CLUSTER_PREFIX
+from ..defaults import CLUSTER_PREFIX
 from .clusters import get_clusters
 from .regions import register_msgpack_codec
+
+DEFAULT_CLUSTER_PREFIX = CLUSTER_PREFIX
+"""The old name of `mcr_spacy.defaults.CLUSTER_PREFIX`."""
 
 
 def install_extensions() -> None:
     """Register `Doc._.image_regions`, `Doc._.trace_boxes`, `Doc._.coref_clusters`
-    and `Span._.grounding`, and the msgpack codec for regions. Safe to call twice."""
+    and `Span._.grounding`, and the msgpack codec for regions. Safe to call twice.
+
+    `doc._.trace_boxes` (float32 [T, 5], normalised `x1, y1, x2, y2, area` of the
+    narrator's mouse trace) is data only: the converters write it and the
+    corpus readers carry it to the predicted docs, but no component or metric
+    reads it.
+    """
     register_msgpack_codec()
     if not Doc.has_extension("image_regions"):
         Doc.set_extension("image_regions", default=None)
@@ -23,7 +32,7 @@ def install_extensions() -> None:
 
 
 def _get_default_clusters(doc: Doc) -> List[List[Span]]:
-    return get_clusters(doc, DEFAULT_CLUSTER_PREFIX)
+    return get_clusters(doc, CLUSTER_PREFIX)
 
 
 def set_span_values(spans: Iterable[Span], name: str, values: Iterable[Any]) -> None:

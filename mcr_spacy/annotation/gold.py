@@ -5,18 +5,22 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span, SpanGroup
 from spacy.training import Example
 
-from ..defaults import GOLD_MENTIONS_KEY
-from ..errors import AlignmentError
-from .extensions import DEFAULT_CLUSTER_PREFIX
+from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
+from ..errors import AlignmentError, Errors
 from .regions import ImageRegions
 from .clusters import clear_clusters, cluster_key
 
 CharOffsets = Tuple[int, int]
 DEFAULT_MENTIONS_KEY = GOLD_MENTIONS_KEY
+"""The old name of `mcr_spacy.defaults.GOLD_MENTIONS_KEY`."""
 
 
 def doc_name(doc: Doc) -> str:
-    """A short name for a doc in messages: its image id, or its first words."""
+    """A short name for a doc in messages: its `doc_key` (set by the CoNLL and
+    jsonlines converters), its image id, or its first words."""
+    key = doc.user_data.get("doc_key") if isinstance(doc.user_data, dict) else None
+    if key is not None:
+        return f"doc {key!r}"
     regions = doc._.image_regions if doc.has_extension("image_regions") else None
     if regions is not None and regions.image_id is not None:
         return f"doc for image {regions.image_id!r}"
@@ -29,14 +33,18 @@ def char_span_or_raise(doc: Doc, start: int, end: int, *, what: str = "mention")
     that names the doc, the offsets and the fix."""
     span = doc.char_span(int(start), int(end))
     if span is None:
-        raise AlignmentError(
-            f"In {doc_name(doc)}: {what} {doc.text[start:end]!r} at characters "
-            f"[{start}, {end}) does not align with token boundaries "
-            f"(tokens: {[t.text for t in doc.char_span(start, end, alignment_mode='expand') or []]}). "
-            f"Fix the offsets so that they start and end on tokens, or tokenize so "
-            f"that the mention is a whole number of tokens."
-        )
+        raise AlignmentError(Errors.E020.format(
+            doc=doc_name(doc), what=what, text=doc.text[start:end], start=start, end=end,
+            tokens=tokens_around(doc, start, end),
+        ))
     return span
+
+
+def tokens_around(doc: Doc, start: int, end: int) -> List[str]:
+    """The texts of the tokens that cover characters `[start, end)` of `doc`,
+    to show how a tokenizer split a mention that does not align."""
+    expanded = doc.char_span(start, end, alignment_mode="expand")
+    return [token.text for token in expanded] if expanded is not None else []
 
 
 def annotate_gold(
@@ -44,9 +52,10 @@ def annotate_gold(
     clusters: Sequence[Sequence[CharOffsets]],
     boxes: Optional[Dict[CharOffsets, Sequence[Sequence[float]]]] = None,
     *,
-    prefix: str = DEFAULT_CLUSTER_PREFIX,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    prefix: Optional[str] = None,
 ) -> Doc:
-    """Write gold clusters to `doc.spans["{prefix}_{i}"]` and gold boxes to
+    """Write gold clusters to `doc.spans["{span_cluster_prefix}_{i}"]` and gold boxes to
     `span._.grounding = {"boxes": [[x1, y1, x2, y2], ...]}` (pixels).
 
     clusters: each cluster a list of `(start_char, end_char)` mentions;
@@ -54,38 +63,35 @@ def annotate_gold(
     boxes: maps a mention's `(start_char, end_char)` to its gold boxes; a mention
         absent from the mapping has no box annotation (`{"boxes": []}`) when
         `boxes` is given, and no grounding at all when it is None.
+    prefix: the old name of `span_cluster_prefix`; overrides it when given.
     """
-    clear_clusters(doc, prefix)
+    if prefix is not None:
+        span_cluster_prefix = prefix
+    clear_clusters(doc, span_cluster_prefix)
     seen: Dict[CharOffsets, int] = {}
     for i, cluster in enumerate(clusters, start=1):
         spans = []
         for start, end in cluster:
             key = (int(start), int(end))
             if key in seen:
-                raise AlignmentError(
-                    f"In {doc_name(doc)}: mention {doc.text[start:end]!r} at "
-                    f"[{start}, {end}) is in clusters {seen[key]} and {i}. A mention "
-                    f"belongs to one cluster: merge the clusters or drop the duplicate."
-                )
+                raise AlignmentError(Errors.E021.format(
+                    doc=doc_name(doc), text=doc.text[start:end], start=start, end=end, first=seen[key], second=i
+                ))
             seen[key] = i
             span = char_span_or_raise(doc, start, end)
             if boxes is not None:
                 span._.grounding = {"boxes": [list(map(float, b)) for b in boxes.get(key, [])]}
             spans.append(span)
-        doc.spans[cluster_key(prefix, i)] = SpanGroup(doc, name=cluster_key(prefix, i), spans=spans)
+        doc.spans[cluster_key(span_cluster_prefix, i)] = SpanGroup(doc, name=cluster_key(span_cluster_prefix, i), spans=spans)
     if boxes is not None:
         for key in boxes:
             if tuple(key) not in seen:
                 start, end = key
-                raise AlignmentError(
-                    f"In {doc_name(doc)}: boxes are given for {doc.text[start:end]!r} at "
-                    f"[{start}, {end}), which is in no cluster. Add it to a cluster "
-                    f"(a singleton is a cluster of one mention)."
-                )
+                raise AlignmentError(Errors.E022.format(doc=doc_name(doc), text=doc.text[start:end], start=start, end=end))
     return doc
 
 
-def set_mentions(doc: Doc, mentions: Iterable[CharOffsets], key: str = DEFAULT_MENTIONS_KEY) -> Doc:
+def set_mentions(doc: Doc, mentions: Iterable[CharOffsets], key: str = GOLD_MENTIONS_KEY) -> Doc:
     """Store mentions given as character offsets in `doc.spans[key]`."""
     spans = [char_span_or_raise(doc, start, end) for start, end in mentions]
     spans.sort(key=lambda s: (s.start, s.end))
@@ -100,13 +106,17 @@ def make_example(
     boxes: Optional[Dict[CharOffsets, Sequence[Sequence[float]]]] = None,
     regions: Optional[ImageRegions] = None,
     *,
-    prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: Optional[str] = DEFAULT_MENTIONS_KEY,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: Optional[str] = GOLD_MENTIONS_KEY,
+    prefix: Optional[str] = None,
 ) -> Example:
     """A training Example: the predicted doc carries the regions and (unless
     `mentions_key` is None) the gold mentions in `doc.spans[mentions_key]`; the
-    reference doc carries the regions, gold clusters and gold boxes."""
-    reference = annotate_gold(nlp.make_doc(text), clusters, boxes, prefix=prefix)
+    reference doc carries the regions, gold clusters and gold boxes. `prefix`
+    is the old name of `span_cluster_prefix` and overrides it when given."""
+    if prefix is not None:
+        span_cluster_prefix = prefix
+    reference = annotate_gold(nlp.make_doc(text), clusters, boxes, span_cluster_prefix=span_cluster_prefix)
     reference._.image_regions = regions
     predicted = nlp.make_doc(text)
     predicted._.image_regions = regions
@@ -115,9 +125,3 @@ def make_example(
         set_mentions(reference, [m for cluster in clusters for m in cluster], mentions_key)
     return Example(predicted, reference)
 
-
-def gold_mentions(doc: Doc, prefix: str = DEFAULT_CLUSTER_PREFIX) -> List[Tuple[Span, int]]:
-    """Every gold mention of `doc` with the index (from 0) of its cluster."""
-    from .clusters import get_clusters
-
-    return [(span, i) for i, cluster in enumerate(get_clusters(doc, prefix)) for span in cluster]

@@ -1,10 +1,10 @@
 """Detected image regions attached to a Doc as `doc._.image_regions`."""
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, Optional, Sequence, Tuple
 
 import numpy
 import srsly
 
-from ..errors import RegionsError
+from ..errors import Errors, RegionsError
 
 MSGPACK_KEY = "__mcr_spacy_image_regions__"
 
@@ -49,35 +49,22 @@ class ImageRegions:
         self.image_id = None if image_id is None else str(image_id)
         where = f"image {self.image_id!r}" if self.image_id is not None else "image"
         if image_size is None or len(image_size) != 2:
-            raise RegionsError(
-                f"ImageRegions for {where}: image_size must be (width, height), "
-                f"got {image_size!r}."
-            )
+            raise RegionsError(Errors.E001.format(where=where, image_size=image_size))
         width, height = (float(image_size[0]), float(image_size[1]))
         if not (numpy.isfinite(width) and numpy.isfinite(height)) or width <= 0 or height <= 0:
-            raise RegionsError(
-                f"ImageRegions for {where}: image_size must be two positive numbers "
-                f"(width, height), got {image_size!r}."
-            )
+            raise RegionsError(Errors.E002.format(where=where, image_size=image_size))
         self.image_size = (width, height)
         boxes = numpy.asarray(boxes, dtype="float32")
         if boxes.size == 0:
             boxes = boxes.reshape((0, 4))
         if boxes.ndim != 2 or boxes.shape[1] != 4:
-            raise RegionsError(
-                f"ImageRegions for {where}: boxes must have shape [N, 4] "
-                f"(x1, y1, x2, y2 in pixels), got shape {list(boxes.shape)}."
-            )
+            raise RegionsError(Errors.E003.format(where=where, shape=list(boxes.shape)))
         n = boxes.shape[0]
         _check_finite(boxes, "boxes", where)
         bad = numpy.where((boxes[:, 0] > boxes[:, 2]) | (boxes[:, 1] > boxes[:, 3]))[0]
         if len(bad):
             i = int(bad[0])
-            raise RegionsError(
-                f"ImageRegions for {where}: box {i} {boxes[i].tolist()} is inverted "
-                f"(x1 > x2 or y1 > y2). Boxes are x1, y1, x2, y2 in pixels; convert "
-                f"[x, y, w, h] boxes with `boxes_from_xywh`."
-            )
+            raise RegionsError(Errors.E004.format(where=where, index=i, box=boxes[i].tolist()))
         if clip:
             boxes = boxes.copy()
             boxes[:, [0, 2]] = numpy.clip(boxes[:, [0, 2]], 0, width)
@@ -92,47 +79,31 @@ class ImageRegions:
             )[0]
             if len(outside):
                 i = int(outside[0])
-                raise RegionsError(
-                    f"ImageRegions for {where}: box {i} {boxes[i].tolist()} lies outside "
-                    f"the image of size {list(self.image_size)}. Check image_size, or "
-                    f"pass clip=True to clip boxes to the image."
-                )
+                raise RegionsError(Errors.E005.format(
+                    where=where, index=i, box=boxes[i].tolist(), image_size=list(self.image_size)
+                ))
         self.boxes = boxes
         if features is not None:
             # Writable and contiguous (arrays read back from a DocBin are
             # read-only views): the model can then use them without a copy.
             features = numpy.require(features, "float32", ["C", "W"])
             if features.ndim != 2 or features.shape[0] != n:
-                raise RegionsError(
-                    f"ImageRegions for {where}: features must have shape [N, D] with "
-                    f"N = {n} (one row per box), got shape {list(features.shape)}."
-                )
+                raise RegionsError(Errors.E006.format(where=where, n=n, shape=list(features.shape)))
             _check_finite(features, "features", where)
         self.features = features
         if labels is not None:
             if isinstance(labels, str):
-                raise RegionsError(
-                    f"ImageRegions for {where}: labels must be a list of strings, "
-                    f"one per box, not a single string."
-                )
+                raise RegionsError(Errors.E007.format(where=where))
             labels = [str(label) for label in labels]
             if len(labels) != n:
-                raise RegionsError(
-                    f"ImageRegions for {where}: {len(labels)} labels for {n} boxes; "
-                    f"give one label per box."
-                )
+                raise RegionsError(Errors.E008.format(where=where, n_labels=len(labels), n=n))
         self.labels = labels
         if features is None and labels is None and n > 0:
-            raise RegionsError(
-                f"ImageRegions for {where}: regions need features, labels or both."
-            )
+            raise RegionsError(Errors.E009.format(where=where))
         if scores is not None:
             scores = numpy.asarray(scores, dtype="float32").reshape((-1,))
             if scores.shape[0] != n:
-                raise RegionsError(
-                    f"ImageRegions for {where}: {scores.shape[0]} scores for {n} boxes; "
-                    f"give one score per box."
-                )
+                raise RegionsError(Errors.E010.format(where=where, n_scores=scores.shape[0], n=n))
             _check_finite(scores, "scores", where)
         self.scores = scores
 
@@ -208,10 +179,7 @@ def boxes_from_xywh(boxes: Iterable[Sequence[float]]) -> numpy.ndarray:
 def _check_finite(arr: numpy.ndarray, name: str, where: str) -> None:
     if not numpy.all(numpy.isfinite(arr)):
         bad = numpy.argwhere(~numpy.isfinite(arr))[0].tolist()
-        raise RegionsError(
-            f"ImageRegions for {where}: {name} contain NaN or infinite values "
-            f"(first at index {bad}). Remove or repair those regions."
-        )
+        raise RegionsError(Errors.E011.format(where=where, name=name, index=bad))
 
 
 def _array_equal(a: Optional[numpy.ndarray], b: Optional[numpy.ndarray]) -> bool:

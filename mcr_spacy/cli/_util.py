@@ -1,5 +1,18 @@
-"""What the commands share: the typer app they register on."""
+"""What the commands share: the typer app they register on, reading a corpus,
+the keys of the pipeline's component, and the number format of their tables."""
+from pathlib import Path
+from typing import Any, List, Optional, Tuple
+
 import typer
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+from wasabi import msg
+
+from ..defaults import CLUSTER_PREFIX, PREDICTED_MENTIONS_KEY
+from ..errors import ConfigError, MultimodalCorefError
+from ..pipeline.component import find_coref_component
+from ..training.io import read_corpus
 
 app = typer.Typer(
     name="mcr_spacy",
@@ -7,3 +20,32 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+
+def component_keys(nlp: Language) -> Tuple[str, str]:
+    """The `span_cluster_prefix` and `mentions_key` of the pipeline's
+    multimodal_coref component (`find_coref_component`), or the defaults when
+    it has none."""
+    try:
+        name, _ = find_coref_component(nlp)
+    except ConfigError:  # no such component: the defaults apply
+        return CLUSTER_PREFIX, PREDICTED_MENTIONS_KEY
+    cfg = nlp.get_pipe_config(name)
+    return cfg.get("span_cluster_prefix", CLUSTER_PREFIX), cfg.get("mentions_key", PREDICTED_MENTIONS_KEY)
+
+
+def format_percent(value: Optional[Any], *, decimals: int = 2, missing: str = "-", sign: bool = False) -> str:
+    """A fraction as a percentage with `decimals` decimals (0.1234 -> "12.34"),
+    with a "+" on positive values when `sign`; `missing` for None."""
+    if value is None:
+        return missing
+    return f"{float(value) * 100:{'+' if sign else ''}.{decimals}f}"
+
+
+def read_corpus_or_exit(path: Path, vocab: Vocab, *, limit: int = 0, what: str = "Corpus path") -> List[Doc]:
+    """`read_corpus`, or the error's message and exit code 1 for a path that
+    is missing or cannot be read."""
+    try:
+        return read_corpus(path, vocab, limit=limit, what=what)
+    except MultimodalCorefError as err:
+        msg.fail(str(err), exits=1)

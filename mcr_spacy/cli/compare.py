@@ -6,8 +6,9 @@ from typing import List, Optional
 import typer
 from wasabi import msg
 
+from ..errors import Errors
 from ..scoring.metrics import FLAT_KEYS
-from ._util import app
+from ._util import app, format_percent
 
 
 @app.command("compare")
@@ -19,19 +20,19 @@ def compare_cli(
     difference of each to the first."""
     labels = names.split(",") if names else [path.stem for path in reports]
     if len(labels) != len(reports):
-        msg.fail(f"{len(labels)} names for {len(reports)} reports.", exits=1)
+        msg.fail(Errors.E707.format(n_names=len(labels), n_reports=len(reports)), exits=1)
     data = []
     for path in reports:
         try:
             data.append(json.loads(path.read_text(encoding="utf8")))
         except (OSError, ValueError) as err:
-            msg.fail(f"Could not read the report {path}: {err}", "Write it with `evaluate --output`.", exits=1)
+            msg.fail(Errors.E708.format(path=path, error=err), exits=1)
     rows = []
     for key in FLAT_KEYS:
         values = [report.get(key) for report in data]
-        cells = ["-" if v is None else f"{100 * v:.2f}" for v in values]
+        cells = [format_percent(v) for v in values]
         if len(values) > 1 and values[0] is not None:
-            cells += ["-" if v is None else f"{100 * (values[0] - v):+.2f}" for v in values[1:]]
+            cells += [format_percent(None if v is None else values[0] - v, sign=True) for v in values[1:]]
         rows.append([key] + cells)
     header = ["score"] + labels + [f"{labels[0]} - {label}" for label in labels[1:]]
     msg.table(rows, header=header)

@@ -7,8 +7,7 @@ from wasabi import msg
 
 from ..convert.cin import convert_cin, print_examples
 from ..errors import MultimodalCorefError
-from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
-from ..annotation.gold import DEFAULT_MENTIONS_KEY
+from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
 from ._util import app
 
 
@@ -22,8 +21,8 @@ def convert_cin_cli(
     features: bool = typer.Option(True, "--features/--no-features", help="Attach the detected regions (off: text-only docs)."),
     feature_width: Optional[int] = typer.Option(None, "--feature-width", help="Refuse features of another width (e.g. 2048)."),
     allow_missing_regions: bool = typer.Option(False, "--allow-missing-regions", help="Keep images without region features as text-only docs instead of failing."),
-    prefix: str = typer.Option(DEFAULT_CLUSTER_PREFIX, "--prefix", help="Gold clusters go to doc.spans['PREFIX_1'], ..."),
-    mentions_key: str = typer.Option(DEFAULT_MENTIONS_KEY, "--mentions-key", help="Gold mentions go to doc.spans[KEY]."),
+    span_cluster_prefix: str = typer.Option(CLUSTER_PREFIX, "--span-cluster-prefix", "--prefix", help="Gold clusters go to doc.spans['PREFIX_1'], ... (--prefix is its old name)."),
+    mentions_key: str = typer.Option(GOLD_MENTIONS_KEY, "--mentions-key", help="Gold mentions go to doc.spans[KEY]."),
 ) -> None:
     """Convert the CIN annotations and their MAF region features to .spacy files.
 
@@ -59,7 +58,7 @@ def convert_cin_cli(
             use_features=features,
             feature_width=feature_width,
             allow_missing_regions=allow_missing_regions,
-            prefix=prefix,
+            span_cluster_prefix=span_cluster_prefix,
             mentions_key=mentions_key,
         )
     except MultimodalCorefError as err:

@@ -6,8 +6,7 @@ from wasabi import msg
 
 from ..convert.conll import convert_conll
 from ..errors import MultimodalCorefError
-from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
-from ..annotation.gold import DEFAULT_MENTIONS_KEY
+from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
 from ._util import app
 
 
@@ -18,11 +17,12 @@ def convert_conll_cli(
     ),
     output_path: Path = typer.Argument(..., help="Output .spacy file (written atomically)."),
     lang: str = typer.Option("en", "--lang", "-l", help="Language code of the blank vocab."),
-    prefix: str = typer.Option(
-        DEFAULT_CLUSTER_PREFIX, "--prefix", help="Gold clusters go to doc.spans['PREFIX_1'], ..."
+    span_cluster_prefix: str = typer.Option(
+        CLUSTER_PREFIX, "--span-cluster-prefix", "--prefix",
+        help="Gold clusters go to doc.spans['PREFIX_1'], ... (--prefix is its old name).",
     ),
     mentions_key: str = typer.Option(
-        DEFAULT_MENTIONS_KEY, "--mentions-key", help="Gold mentions go to doc.spans[KEY]."
+        GOLD_MENTIONS_KEY, "--mentions-key", help="Gold mentions go to doc.spans[KEY]."
     ),
 ) -> None:
     """Convert CoNLL-2012 coreference files to a .spacy corpus, one doc per
@@ -45,7 +45,7 @@ def convert_conll_cli(
     """
     try:
         report = convert_conll(
-            input_path, output_path, lang=lang, prefix=prefix, mentions_key=mentions_key
+            input_path, output_path, lang=lang, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key
         )
     except MultimodalCorefError as err:
         msg.fail("Conversion failed, nothing written", str(err), exits=1)

@@ -2,22 +2,20 @@
 with baselines and scorch's figures beside them."""
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 import spacy
 import typer
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin, Span
+from spacy.tokens import Doc, Span
 from spacy.training import Example
 from wasabi import msg
 
 from ..scoring.baselines import GROUNDING_BASELINES, TEXT_BASELINES
 from ..convert.common import write_bytes_atomic
-from ..errors import DataFormatError, MultimodalCorefError
-from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
-from ..annotation.gold import DEFAULT_MENTIONS_KEY, set_mentions
+from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY, IOU_THRESHOLD, PREDICTED_MENTIONS_KEY
+from ..errors import DataFormatError, Errors, MultimodalCorefError
 from ..scoring.metrics import (
-    DEFAULT_PREDICTED_MENTIONS_KEY,
     coref_metrics,
     evaluate_examples,
     flat_scores,
@@ -27,50 +25,16 @@ from ..scoring.metrics import (
 )
 from ..scoring.scorch_export import SCORCH_NOTE, ScorchError, run_scorch, scorch_command, write_scorch_dirs
 from ..annotation.clusters import get_cluster_groups
-from ._util import app
+from ..training.examples import make_predicted_doc
+from ..training.io import read_corpus
+from ._util import app, component_keys, format_percent as _pct
 
 COREF_ROWS = (("MUC", "muc"), ("B3", "b3"), ("CEAF-m", "ceafm"), ("CEAF-e", "ceafe"), ("BLANC", "blanc"), ("LEA", "lea"))
 
 
-def component_keys(nlp: Language) -> Tuple[str, str]:
-    """The cluster prefix and mentions key of the pipeline's `multimodal_coref`
-    component (the defaults when it has none)."""
-    for name in nlp.pipe_names:
-        if nlp.get_pipe_meta(name).factory == "multimodal_coref":
-            cfg = nlp.get_pipe_config(name)
-            return (
-                cfg.get("span_cluster_prefix", DEFAULT_CLUSTER_PREFIX),
-                cfg.get("mentions_key", DEFAULT_PREDICTED_MENTIONS_KEY),
-            )
-    return DEFAULT_CLUSTER_PREFIX, DEFAULT_PREDICTED_MENTIONS_KEY
-
-
 def read_reference_docs(nlp: Language, data_path: Path) -> List[Doc]:
-    """The gold docs of a .spacy file (DocBin with user data)."""
-    if not data_path.exists():
-        raise DataFormatError(f"Evaluation data {data_path} not found. Give a .spacy file written by a convert command.")
-    try:
-        return list(DocBin().from_disk(data_path).get_docs(nlp.vocab))
-    except Exception as err:  # msgpack/zlib errors have no common base class
-        raise DataFormatError(
-            f"Could not read {data_path} as a .spacy file ({type(err).__name__}: {err}). "
-            f"Re-create it with a convert command (e.g. `python -m mcr_spacy convert-cin`)."
-        ) from err
-
-
-def make_predicted_doc(
-    nlp: Language, reference: Doc, *, use_gold_mentions: bool, prefix: str, gold_mentions_key: str = DEFAULT_MENTIONS_KEY
-) -> Doc:
-    """A fresh doc for the pipeline: the reference's text and regions, and with
-    `use_gold_mentions` the gold mentions in `doc.spans[gold_mentions_key]`."""
-    doc = nlp.make_doc(reference.text)
-    doc._.image_regions = reference._.image_regions
-    if reference.has_extension("trace_boxes"):
-        doc._.trace_boxes = reference._.trace_boxes
-    if use_gold_mentions:
-        clusters, _ = gold_from_doc(reference, prefix, gold_mentions_key)
-        set_mentions(doc, [m for cluster in clusters for m in cluster], gold_mentions_key)
-    return doc
+    """The gold docs of a .spacy file (or a folder of them), with user data."""
+    return read_corpus(data_path, nlp.vocab, what="Evaluation data")
 
 
 def _mention_spans(doc: Doc, prefix: str, mentions_key: str, use_gold_mentions: bool, gold_mentions_key: str) -> List[Span]:
@@ -127,7 +91,7 @@ def evaluate(
     use_gold_mentions: bool = False,
     span_cluster_prefix: Optional[str] = None,
     mentions_key: Optional[str] = None,
-    gold_mentions_key: str = DEFAULT_MENTIONS_KEY,
+    gold_mentions_key: str = GOLD_MENTIONS_KEY,
     scorch_dir: Optional[Path] = None,
     batch_size: int = 32,
 ) -> Dict[str, Any]:
@@ -138,13 +102,11 @@ def evaluate(
     prefix = span_cluster_prefix or default_prefix
     key = mentions_key or default_key
     if references and not any(get_cluster_groups(doc, prefix) for doc in references):
-        raise DataFormatError(
-            f"None of the {len(references)} evaluation docs has gold clusters in "
-            f"doc.spans['{prefix}_1'], ... Convert the data with a convert command, "
-            f"or pass --prefix with the prefix the gold clusters use."
-        )
+        raise DataFormatError(Errors.E701.format(n_docs=len(references), span_cluster_prefix=prefix))
     inputs = [
-        make_predicted_doc(nlp, ref, use_gold_mentions=use_gold_mentions, prefix=prefix, gold_mentions_key=gold_mentions_key)
+        make_predicted_doc(
+            nlp, ref, gold_mentions=use_gold_mentions, mentions_key=gold_mentions_key, span_cluster_prefix=prefix
+        )
         for ref in references
     ]
     predicted = list(nlp.pipe(inputs, batch_size=batch_size))
@@ -181,10 +143,6 @@ def evaluate(
     return report
 
 
-def _pct(value: Optional[float]) -> str:
-    return "-" if value is None else f"{value * 100:.2f}"
-
-
 def print_report(report: Dict[str, Any]) -> None:
     """Print the report as tables."""
     msg.divider(f"Coreference ({report['protocol']}, {report['n_docs']} docs)")
@@ -201,7 +159,7 @@ def print_report(report: Dict[str, Any]) -> None:
     rows.append(("CoNLL", _pct(report["coref_conll_f"]), *(_pct(report["baselines"][b]["coref_conll_f"]) for b in text_baselines)))
     msg.table(rows, header=("F1", "model", *text_baselines), aligns=("l", "r", *("r" for _ in text_baselines)))
     g = report["grounding"]
-    msg.divider(f"Grounding accuracy (IoU >= 0.5; {g['total']} gold boxes: {g['total_noun']} noun, {g['total_pronoun']} pronoun)")
+    msg.divider(f"Grounding accuracy (IoU >= {IOU_THRESHOLD}; {g['total']} gold boxes: {g['total_noun']} noun, {g['total_pronoun']} pronoun)")
     ground_baselines = [name for name, b in report["baselines"].items() if b["kind"] == "grounding"]
     rows = [
         (label, _pct(report[key]), *(_pct(report["baselines"][b][key]) for b in ground_baselines))
@@ -232,21 +190,22 @@ def evaluate_cli(
     gold_mentions: bool = typer.Option(False, "--gold-mentions", help="Give the model the gold mentions (the paper's protocol) in doc.spans[GOLD_KEY]; default: end to end, with the model's own mentions."),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write the report as JSON here (written atomically)."),
     scorch_dir: Optional[Path] = typer.Option(None, "--scorch-dir", help="Write per-image scorch JSON to DIR/gold and DIR/sys and report scorch's own per-document figures."),
-    prefix: Optional[str] = typer.Option(None, "--prefix", help="Cluster prefix of gold and predicted clusters (default: the multimodal_coref component's span_cluster_prefix, else 'coref_clusters')."),
-    mentions_key: Optional[str] = typer.Option(None, "--mentions-key", help="doc.spans key of the predicted mentions (default: the component's mentions_key, else 'coref_mentions')."),
-    gold_mentions_key: str = typer.Option(DEFAULT_MENTIONS_KEY, "--gold-key", help="doc.spans key of the gold mentions given with --gold-mentions."),
+    span_cluster_prefix: Optional[str] = typer.Option(None, "--span-cluster-prefix", "--prefix", help=f"Cluster prefix of gold and predicted clusters (default: the multimodal_coref component's span_cluster_prefix, else '{CLUSTER_PREFIX}'); --prefix is its old name."),
+    mentions_key: Optional[str] = typer.Option(None, "--mentions-key", help=f"doc.spans key of the predicted mentions (default: the component's mentions_key, else '{PREDICTED_MENTIONS_KEY}')."),
+    gold_mentions_key: str = typer.Option(GOLD_MENTIONS_KEY, "--gold-key", help="doc.spans key of the gold mentions given with --gold-mentions."),
     batch_size: int = typer.Option(32, "--batch-size", "-b", help="Docs per batch in nlp.pipe."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run on (-1: CPU)."),
 ) -> None:
     """Score a pipeline's coreference clusters and groundings against gold data.
 
-    DATA_PATH is a .spacy file whose docs carry the gold: clusters in
-    doc.spans['PREFIX_1'], doc.spans['PREFIX_2'], ... (singletons as one-span
+    DATA_PATH is a .spacy file (or a folder of them) whose docs carry the gold:
+    clusters in doc.spans['PREFIX_1'], doc.spans['PREFIX_2'], ... (singletons as one-span
     groups), each gold mention's boxes in span._.grounding = {"boxes": a list of
     [ x1, y1, x2, y2 ] boxes} (pixels; a mention without boxes is not counted for
     grounding) and the image's detected regions in doc._.image_regions. The
-    model gets a fresh doc of each text with the regions (and the gold mentions
-    with --gold-mentions). Its clusters are read from doc.spans['PREFIX_i'], its
+    model gets a fresh doc of each text with the regions (and with
+    --gold-mentions every gold mention: those of the gold clusters and of
+    doc.spans[GOLD_KEY]). Its clusters are read from doc.spans['PREFIX_i'], its
     mentions from doc.spans[MENTIONS_KEY] (mentions outside every cluster are
     singletons) and its boxes from span._.grounding["box"]. Mentions are
     matched by character offsets.
@@ -263,18 +222,14 @@ def evaluate_cli(
     try:
         nlp = spacy.load(model)
     except (OSError, ValueError) as err:
-        msg.fail(
-            f"Could not load the pipeline {model!r}: {err}",
-            "Give an installed pipeline package or a directory written by nlp.to_disk / spacy train.",
-            exits=1,
-        )
+        msg.fail(Errors.E702.format(model=model, error=err), exits=1)
     try:
         references = read_reference_docs(nlp, data_path)
         report = evaluate(
             nlp,
             references,
             use_gold_mentions=gold_mentions,
-            span_cluster_prefix=prefix,
+            span_cluster_prefix=span_cluster_prefix,
             mentions_key=mentions_key,
             gold_mentions_key=gold_mentions_key,
             scorch_dir=scorch_dir,

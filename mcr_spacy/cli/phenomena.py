@@ -8,10 +8,11 @@ import typer
 from wasabi import msg
 
 from ..convert.common import write_bytes_atomic
-from ..errors import DataFormatError, MultimodalCorefError
+from ..errors import Errors, MultimodalCorefError
 from ..scoring.phenomena import compare_with_text_only
-from ._util import app
-from .evaluate import component_keys, make_predicted_doc, read_reference_docs
+from ..training.examples import make_predicted_doc
+from ._util import app, component_keys, format_percent as _pct
+from .evaluate import read_reference_docs
 
 
 @app.command("phenomena")
@@ -33,16 +34,16 @@ def phenomena_cli(
     try:
         tagged = json.loads(tags_path.read_text(encoding="utf8"))
     except (OSError, ValueError) as err:
-        msg.fail(f"Could not read the phenomenon tags {tags_path}: {err}", exits=1)
+        msg.fail(Errors.E706.format(path=tags_path, error=err), exits=1)
     nlp = spacy.load(model)
     prefix, key = component_keys(nlp)
     try:
         references = read_reference_docs(nlp, data_path)
         results = compare_with_text_only(
-            nlp, references, tagged, prefix=prefix, mentions_key=key,
-            make_doc=lambda ref: make_predicted_doc(nlp, ref, use_gold_mentions=gold_mentions, prefix=prefix),
+            nlp, references, tagged, span_cluster_prefix=prefix, mentions_key=key,
+            make_doc=lambda ref: make_predicted_doc(nlp, ref, gold_mentions=gold_mentions, span_cluster_prefix=prefix),
         )
-    except (MultimodalCorefError, DataFormatError) as err:
+    except MultimodalCorefError as err:
         msg.fail(str(err), exits=1)
     rows = []
     for tag, with_image in results["with_image"].items():
@@ -57,7 +58,3 @@ def phenomena_cli(
     if output is not None:
         write_bytes_atomic(json.dumps(results, indent=2).encode("utf8"), output)
         msg.good(f"Saved the scores to {output}")
-
-
-def _pct(value: Optional[float]) -> str:
-    return "-" if value is None else f"{100 * value:.2f}"

@@ -6,12 +6,14 @@ from typing import List, Optional
 
 import spacy
 import typer
-from spacy.tokens import DocBin, SpanGroup
+from spacy.tokens import SpanGroup
 from wasabi import msg
 
-from ..convert.common import ConversionReport, write_docbin
-from ..training.corpus import corpus_files
-from ._util import app
+from ..convert.common import ConversionReport
+from ..defaults import GOLD_MENTIONS_KEY
+from ..errors import Errors
+from ..training.io import write_docbin
+from ._util import app, read_corpus_or_exit
 
 
 @app.command("split")
@@ -24,9 +26,8 @@ def split_cli(
 ) -> None:
     """Split a corpus into two parts (e.g. train and dev) after a seeded shuffle."""
     if not 0.0 < fraction < 1.0:
-        msg.fail(f"--fraction must be between 0 and 1, got {fraction}.", exits=1)
-    nlp = spacy.blank("en")
-    docs = [doc for path in corpus_files(input_path) for doc in DocBin().from_disk(path).get_docs(nlp.vocab)]
+        msg.fail(Errors.E703.format(fraction=fraction), exits=1)
+    docs = read_corpus_or_exit(input_path, spacy.blank("en").vocab)
     random.Random(seed).shuffle(docs)
     cut = max(1, min(len(docs) - 1, round(len(docs) * fraction)))
     n1 = write_docbin(docs[:cut], first_path)
@@ -39,7 +40,7 @@ def annotate_mentions_cli(
     model: str = typer.Argument(..., help="A pipeline whose entity recognizer finds mentions (e.g. trained with configs/mentions.cfg)."),
     input_path: Path = typer.Argument(..., help="A .spacy file (or folder of them) of narrations."),
     output_path: Path = typer.Argument(..., help="Output .spacy file: the same docs with doc.spans[KEY] set."),
-    key: str = typer.Option("mentions", "--key", help="doc.spans key the mentions are written to."),
+    key: str = typer.Option(GOLD_MENTIONS_KEY, "--key", help="doc.spans key the mentions are written to."),
     labels: Optional[List[str]] = typer.Option(None, "--label", help="Entity labels taken as mentions (default: all)."),
     batch_size: int = typer.Option(64, "--batch-size"),
 ) -> None:
@@ -47,7 +48,7 @@ def annotate_mentions_cli(
     them in `doc.spans[KEY]`, keeping everything else on the doc (regions,
     trace boxes). Docs that already have KEY are left as they are."""
     nlp = spacy.load(model)
-    docs = [doc for path in corpus_files(input_path) for doc in DocBin().from_disk(path).get_docs(nlp.vocab)]
+    docs = read_corpus_or_exit(input_path, nlp.vocab)
     report = ConversionReport("annotate-mentions")
     todo = [doc for doc in docs if key not in doc.spans]
     report.keep("docs that already had mentions", len(docs) - len(todo))
@@ -78,14 +79,10 @@ def export_texts_cli(
     import srsly
 
     if len(paths) < 2:
-        msg.fail("Give at least one input and the output .jsonl path.", exits=1)
+        msg.fail(Errors.E704, exits=1)
     *inputs, output = paths
-    nlp = spacy.blank("en")
-    texts = [
-        {"text": doc.text}
-        for path in inputs for file in corpus_files(path)
-        for doc in DocBin().from_disk(file).get_docs(nlp.vocab)
-    ]
+    vocab = spacy.blank("en").vocab
+    texts = [{"text": doc.text} for path in inputs for doc in read_corpus_or_exit(path, vocab)]
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp")
     srsly.write_jsonl(tmp, texts)
@@ -114,10 +111,5 @@ def check_cin_cli(
     Flickr30k narrations) are in DATA_DIR, and say which are missing."""
     missing = [name for name in CIN_FILES if not (data_dir / name).exists()]
     if missing:
-        msg.fail(
-            f"{len(missing)} CIN file(s) missing under {data_dir}: " + ", ".join(missing),
-            "Download them from the authors' Google Drive (see the assets in project.yml, "
-            "folder 1RId8PI3KKMKVPE4vuCBFU1ugZI_wfe7m) and place them there.",
-            exits=1,
-        )
+        msg.fail(Errors.E705.format(n_missing=len(missing), path=data_dir, names=", ".join(missing)), exits=1)
     msg.good(f"All {len(CIN_FILES)} CIN files are in {data_dir}")

@@ -9,7 +9,7 @@ from wasabi import msg
 from ..training.corpus import MultimodalCorpus
 from ..errors import MultimodalCorefError
 from ..pipeline.tuning import tune_threshold
-from ._util import app
+from ._util import app, format_percent
 
 
 @app.command("tune-threshold")
@@ -35,12 +35,12 @@ def tune_threshold_cli(
     except MultimodalCorefError as err:
         msg.fail(str(err), exits=1)
     msg.table(
-        [(row["linkage"], f"{row['threshold']:.2f}", f"{100 * row[metric]:.2f}") for row in table],
+        [(row["linkage"], f"{row['threshold']:.2f}", format_percent(row[metric])) for row in table],
         header=("linkage", "threshold", metric),
     )
     out = output or Path(model)
     nlp.to_disk(out)
     msg.good(
         f"Best on {len(examples)} docs: linkage {best['linkage']}, threshold {best['threshold']:.2f} "
-        f"({metric} {100 * best[metric]:.2f}); saved to {out}"
+        f"({metric} {format_percent(best[metric])}); saved to {out}"
     )

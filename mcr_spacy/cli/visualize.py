@@ -2,20 +2,22 @@
 import html
 import re
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 import spacy
 import typer
-from spacy.tokens import Doc, DocBin, SpanGroup
+from spacy.language import Language
+from spacy.tokens import Doc
 from wasabi import msg
 
 from ..convert.common import write_bytes_atomic
-from ..errors import AlignmentError, DataFormatError
-from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
-from ..annotation.gold import DEFAULT_MENTIONS_KEY, doc_name
+from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY, PREDICTED_MENTIONS_KEY
+from ..annotation.gold import doc_name
 from ..annotation.clusters import get_clusters
+from ..scoring.metrics import coref_metrics, gold_from_doc, grounding_accuracy, predictions_from_doc
+from ..training.examples import make_predicted_doc
 from ..visualize.render import render
-from ._util import app
+from ._util import app, format_percent, read_corpus_or_exit
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG")
 
@@ -34,10 +36,13 @@ def visualize_cli(
     limit: int = typer.Option(0, "--limit", "-n", min=0, help="Render at most this many docs (0: all)."),
     gold_mentions: bool = typer.Option(
         False, "--gold-mentions", "-G",
-        help="Give the gold mentions to the pipeline in doc.spans['mentions'] (the paper's protocol).",
+        help=f"Give the gold mentions to the pipeline in doc.spans['{GOLD_MENTIONS_KEY}'] (the paper's protocol).",
     ),
-    prefix: str = typer.Option(DEFAULT_CLUSTER_PREFIX, "--prefix", help="Prefix of the cluster keys in doc.spans."),
-    mentions_key: str = typer.Option("coref_mentions", "--mentions-key", help="Key of the predicted mentions."),
+    span_cluster_prefix: str = typer.Option(
+        CLUSTER_PREFIX, "--span-cluster-prefix", "--prefix",
+        help="Prefix of the cluster keys in doc.spans (--prefix is its old name).",
+    ),
+    mentions_key: str = typer.Option(PREDICTED_MENTIONS_KEY, "--mentions-key", help="Key of the predicted mentions."),
 ) -> None:
     """Write HTML pages of a pipeline's clusters and groundings, with an index.
 
@@ -47,23 +52,22 @@ def visualize_cli(
     per-doc scores (MUC, B3, CoNLL F1, grounding accuracy).
 
     DATA_PATH is a DocBin (.spacy, store_user_data=True) of reference docs as the
-    converters write them: gold clusters in doc.spans["<prefix>_1"], ...; gold
+    converters write them: gold clusters in doc.spans["<PREFIX>_1"], ...; gold
     mentions in doc.spans["mentions"]; gold boxes as span._.grounding["boxes"]
     (a list of x1, y1, x2, y2 boxes in pixels); regions in doc._.image_regions. The
-    pipeline sees only the text, the regions and (with --gold-mentions) the gold
-    mentions. Images are looked up as IMAGES/<image id>.jpg (or .jpeg, .png);
-    docs without one are drawn on a blank canvas of the image size.
+    pipeline sees only the text, the regions and (with --gold-mentions) every
+    gold mention: those of the gold clusters and of doc.spans["mentions"].
+    Images are looked up as IMAGES/<image id>.jpg (or .jpeg, .png); docs
+    without one are drawn on a blank canvas of the image size.
     """
     nlp = spacy.load(model)
-    references = read_reference_docs(data_path, nlp)
-    if limit:
-        references = references[:limit]
+    references = read_corpus_or_exit(data_path, nlp.vocab, limit=limit, what="Reference data")
     if not references:
         msg.warn(f"No docs in {data_path}: nothing to render.")
-    predicted = list(nlp.pipe(prepare_docs(nlp, references, gold_mentions)))
+    predicted = list(nlp.pipe(prepare_docs(nlp, references, gold_mentions, span_cluster_prefix)))
     pages = write_pages(
-        references, predicted, output_dir, images=images, prefix=prefix, mentions_key=mentions_key,
-        title=f"{model} on {data_path.name}",
+        references, predicted, output_dir, images=images, span_cluster_prefix=span_cluster_prefix,
+        mentions_key=mentions_key, title=f"{model} on {data_path.name}",
     )
     missing = sum(1 for p in pages if p["image"] is None)
     if images is not None and missing:
@@ -71,47 +75,16 @@ def visualize_cli(
     msg.good(f"Wrote {len(pages)} pages and {output_dir / 'index.html'}")
 
 
-def read_reference_docs(path: Path, nlp: Any) -> List[Doc]:
-    """The reference docs of a DocBin file, with their user data."""
-    try:
-        doc_bin = DocBin(store_user_data=True).from_disk(path)
-    except Exception as err:  # the msgpack/zlib error says little on its own
-        raise DataFormatError(
-            f"{path} is not a readable .spacy DocBin ({type(err).__name__}: {err}). Write it "
-            f"with DocBin(store_user_data=True).to_disk, e.g. with the converters of `python -m mcr_spacy`."
-        ) from err
-    return list(doc_bin.get_docs(nlp.vocab))
-
-
-def prepare_docs(nlp: Any, references: Sequence[Doc], gold_mentions: bool) -> List[Doc]:
-    """Docs to predict on: the text through `nlp.make_doc`, the regions, and with
-    `gold_mentions` the gold mentions in `doc.spans["mentions"]`."""
-    docs = []
-    for ref in references:
-        doc = nlp.make_doc(ref.text)
-        doc._.image_regions = ref._.image_regions
-        if gold_mentions:
-            spans = []
-            for start, end in _gold_mention_offsets(ref):
-                span = doc.char_span(start, end)
-                if span is None:
-                    raise AlignmentError(
-                        f"In {doc_name(ref)}: gold mention {ref.text[start:end]!r} at characters "
-                        f"[{start}, {end}) does not fall on the tokens of the pipeline's tokenizer. "
-                        f"Convert the data with the same tokenizer as the pipeline, or run without "
-                        f"--gold-mentions."
-                    )
-                spans.append(span)
-            doc.spans[DEFAULT_MENTIONS_KEY] = SpanGroup(doc, name=DEFAULT_MENTIONS_KEY, spans=spans)
-        docs.append(doc)
-    return docs
-
-
-def _gold_mention_offsets(ref: Doc) -> List[Tuple[int, int]]:
-    found = {(s.start_char, s.end_char) for cluster in get_clusters(ref) for s in cluster}
-    if DEFAULT_MENTIONS_KEY in ref.spans:
-        found |= {(s.start_char, s.end_char) for s in ref.spans[DEFAULT_MENTIONS_KEY]}
-    return sorted(found)
+def prepare_docs(
+    nlp: Language, references: Sequence[Doc], gold_mentions: bool, span_cluster_prefix: str = CLUSTER_PREFIX
+) -> List[Doc]:
+    """Docs to predict on, one per reference (`make_predicted_doc`): the text,
+    the regions and with `gold_mentions` the gold mentions in
+    `doc.spans["mentions"]`."""
+    return [
+        make_predicted_doc(nlp, ref, gold_mentions=gold_mentions, span_cluster_prefix=span_cluster_prefix)
+        for ref in references
+    ]
 
 
 def find_image(images: Optional[Path], image_id: Optional[str]) -> Optional[Path]:
@@ -131,8 +104,8 @@ def write_pages(
     output_dir: Path,
     *,
     images: Optional[Path] = None,
-    prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: str = "coref_mentions",
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: str = PREDICTED_MENTIONS_KEY,
     title: str = "Predictions",
 ) -> List[Dict[str, Any]]:
     """Write one page per (reference, predicted) pair and `index.html`; return
@@ -145,9 +118,9 @@ def write_pages(
         image_id = regions.image_id if regions is not None else None
         image = find_image(images, image_id)
         name = f"{i:0{width}d}" + (f"_{_safe(image_id)}" if image_id else "") + ".html"
-        scores = doc_scores(ref, doc, prefix=prefix, mentions_key=mentions_key)
+        scores = doc_scores(ref, doc, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key)
         page = render(
-            doc, image, prefix=prefix, mentions_key=mentions_key, gold=ref,
+            doc, image, prefix=span_cluster_prefix, mentions_key=mentions_key, gold=ref,
             title=f"{i}. " + (f"Image {image_id}" if image_id else doc_name(ref)),
         )
         page = page.replace(
@@ -156,7 +129,7 @@ def write_pages(
         write_bytes_atomic(page.encode("utf8"), output_dir / name)
         rows.append({"file": name, "image": image, "image_id": image_id, "text": ref.text, "scores": scores,
                      "n_mentions": len(doc.spans[mentions_key]) if mentions_key in doc.spans else None,
-                     "n_clusters": sum(1 for c in get_clusters(doc, prefix) if len(c) > 1)})
+                     "n_clusters": sum(1 for c in get_clusters(doc, span_cluster_prefix) if len(c) > 1)})
     write_bytes_atomic(render_index(rows, title).encode("utf8"), output_dir / "index.html")
     return rows
 
@@ -166,14 +139,16 @@ def _safe(name: str) -> str:
 
 
 def doc_scores(
-    reference: Doc, predicted: Doc, *, prefix: str = DEFAULT_CLUSTER_PREFIX, mentions_key: str = "coref_mentions"
+    reference: Doc,
+    predicted: Doc,
+    *,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: str = PREDICTED_MENTIONS_KEY,
 ) -> Dict[str, Optional[float]]:
     """Per-doc MUC, B³ and CoNLL F1 and grounding accuracy, with the project's
     scorer (`mcr_spacy.scoring.metrics`)."""
-    from ..scoring.metrics import coref_metrics, gold_from_doc, grounding_accuracy, predictions_from_doc
-
-    gold_clusters, gold_items = gold_from_doc(reference, prefix, DEFAULT_MENTIONS_KEY)
-    pred_clusters, pred_boxes = predictions_from_doc(predicted, prefix, mentions_key)
+    gold_clusters, gold_items = gold_from_doc(reference, span_cluster_prefix, GOLD_MENTIONS_KEY)
+    pred_clusters, pred_boxes = predictions_from_doc(predicted, span_cluster_prefix, mentions_key)
     coref = coref_metrics([gold_clusters], [pred_clusters])
     grounding = grounding_accuracy([gold_items], [pred_boxes])
     return {
@@ -217,9 +192,7 @@ def render_index(rows: Sequence[Dict[str, Any]], title: str) -> str:
 
 
 def _pct(value: Optional[Any]) -> str:
-    if value is None:
-        return ""
-    return f"{float(value) * 100:.1f}"
+    return format_percent(value, decimals=1, missing="")
 
 
 _INDEX_CSS = (

@@ -9,7 +9,7 @@ mention], "target_bboxes": [[[x, y, w, h], ...] per mention]}`, boxes in percent
 of the image width and height. `val_image_ids.json` / `test_image_ids.json`
 list the ids of each split (used when a record has no "split").
 
-Each record becomes a doc: gold chains in `doc.spans["{prefix}_{i}"]`
+Each record becomes a doc: gold chains in `doc.spans["{span_cluster_prefix}_{i}"]`
 (singletons included), every gold mention in `doc.spans[mentions_key]` with
 `span._.grounding = {"boxes": [[x1, y1, x2, y2], ...]}` in pixels, and the
 image's detected regions in `doc._.image_regions`.
@@ -23,12 +23,12 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
+from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
 from ..errors import AlignmentError, DataFormatError
-from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
-from ..annotation.gold import DEFAULT_MENTIONS_KEY, annotate_gold, set_mentions
+from ..annotation.gold import annotate_gold, set_mentions
 from ..annotation.regions import ImageRegions
-from ..annotation.clusters import get_clusters
-from .common import ConversionReport, write_docbin
+from ..training.io import write_docbin
+from .common import ConversionReport, normalize_image_id
 from .features import FeatureStores, available_splits, find_features_dir
 
 ANNOTATIONS_FOLDER = "cin_annotations"
@@ -161,27 +161,14 @@ def load_split_ids(annotations_path: Path) -> Dict[str, str]:
         if not isinstance(ids, list):
             raise DataFormatError(f"{path} must hold a JSON list of image ids.")
         for image_id in ids:
-            out[_norm_id(image_id)] = split
+            out[normalize_image_id(image_id)] = split
     return out
-
-
-def _norm_id(image_id: Any) -> str:
-    text = str(image_id).strip()
-    if text.endswith(".jpg"):
-        text = text[:-4]
-    return text
 
 
 def percent_to_pixels(box: Sequence[float], width: float, height: float) -> List[float]:
     """A CIN `[x, y, w, h]` box in percent to `[x1, y1, x2, y2]` in pixels."""
     x, y, w, h = (float(v) for v in box)
     return [x * width / 100.0, y * height / 100.0, (x + w) * width / 100.0, (y + h) * height / 100.0]
-
-
-def pixels_to_percent(box: Sequence[float], width: float, height: float) -> List[float]:
-    """Inverse of `percent_to_pixels`."""
-    x1, y1, x2, y2 = (float(v) for v in box)
-    return [100.0 * x1 / width, 100.0 * y1 / height, 100.0 * (x2 - x1) / width, 100.0 * (y2 - y1) / height]
 
 
 def align_mention(doc: Doc, start: int, end: int) -> Optional[Span]:
@@ -231,8 +218,8 @@ def record_to_doc(
     problems: _Problems,
     *,
     where: str,
-    prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: str = DEFAULT_MENTIONS_KEY,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: str = GOLD_MENTIONS_KEY,
 ) -> Doc:
     """One CIN record (already checked by `check_record`) as an annotated doc."""
     report = problems.report
@@ -298,7 +285,7 @@ def record_to_doc(
         chains.setdefault(chain, []).append(key)
         boxes[key] = kept_boxes
     clusters = list(chains.values())
-    annotate_gold(doc, clusters, boxes, prefix=prefix)
+    annotate_gold(doc, clusters, boxes, span_cluster_prefix=span_cluster_prefix)
     set_mentions(doc, [m for cluster in clusters for m in cluster], mentions_key)
     doc._.image_regions = regions
     report.keep("docs")
@@ -322,8 +309,8 @@ def convert_cin(
     use_features: bool = True,
     feature_width: Optional[int] = None,
     allow_missing_regions: bool = False,
-    prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: str = DEFAULT_MENTIONS_KEY,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: str = GOLD_MENTIONS_KEY,
 ) -> Dict[str, ConversionReport]:
     """Convert CIN annotations (and region features) to `{split}.spacy` files in
     `out_dir`. Every split is converted before anything is written, so an
@@ -336,7 +323,7 @@ def convert_cin(
         use_features=use_features,
         feature_width=feature_width,
         allow_missing_regions=allow_missing_regions,
-        prefix=prefix,
+        span_cluster_prefix=span_cluster_prefix,
         mentions_key=mentions_key,
     )
     out_dir = Path(out_dir)
@@ -354,8 +341,8 @@ def read_cin(
     use_features: bool = True,
     feature_width: Optional[int] = None,
     allow_missing_regions: bool = False,
-    prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: str = DEFAULT_MENTIONS_KEY,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: str = GOLD_MENTIONS_KEY,
 ) -> Tuple[Dict[str, List[Doc]], Dict[str, ConversionReport]]:
     """The docs of each requested split, and a report per split."""
     data_dir = Path(data_dir)
@@ -365,7 +352,7 @@ def read_cin(
     nlp = spacy.blank(lang)
     by_split: Dict[str, List[Tuple[int, Dict[str, Any]]]] = {}
     for i, record in enumerate(records):
-        split = record.get("split") or split_ids.get(_norm_id(record["image"]))
+        split = record.get("split") or split_ids.get(normalize_image_id(record["image"]))
         by_split.setdefault(str(split), []).append((i, record))
     for split in splits:
         if not by_split.get(split):
@@ -393,7 +380,7 @@ def read_cin(
             problems = _Problems(report, strict)
             docs = []
             for i, record in by_split[split]:
-                image_id = _norm_id(record["image"])
+                image_id = normalize_image_id(record["image"])
                 where = f"{path.name} record {i} (image {image_id})"
                 regions = None
                 if stores is not None:
@@ -411,7 +398,7 @@ def read_cin(
                             image_id, image_size=(float(record["img_width"]), float(record["img_height"]))
                         )
                 docs.append(
-                    record_to_doc(nlp, record, regions, problems, where=where, prefix=prefix, mentions_key=mentions_key)
+                    record_to_doc(nlp, record, regions, problems, where=where, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key)
                 )
             report.examples = problems.examples  # type: ignore[attr-defined]
             docs_by_split[split] = docs
@@ -420,48 +407,6 @@ def read_cin(
         if stores is not None:
             stores.close()
     return docs_by_split, reports
-
-
-def doc_to_cin_record(
-    doc: Doc,
-    *,
-    image_id: Optional[str] = None,
-    split: Optional[str] = None,
-    image_size: Optional[Tuple[float, float]] = None,
-    prefix: str = DEFAULT_CLUSTER_PREFIX,
-) -> Dict[str, Any]:
-    """A converted doc back as a CIN record (chain ids from 0, mentions by
-    position, boxes in percent): the inverse of the conversion."""
-    regions = doc._.image_regions
-    if image_size is None:
-        if regions is None:
-            raise DataFormatError(
-                "doc_to_cin_record needs the image size: the doc has no image_regions, "
-                "so pass image_size=(width, height)."
-            )
-        image_size = regions.image_size
-    width, height = float(image_size[0]), float(image_size[1])
-    mentions = []
-    for i, cluster in enumerate(get_clusters(doc, prefix)):
-        for span in cluster:
-            mentions.append((span.start_char, span.end_char, i, span))
-    mentions.sort(key=lambda m: (m[0], m[1]))
-    record: Dict[str, Any] = {
-        "image": image_id if image_id is not None else (regions.image_id if regions is not None else None),
-        "captions": doc.text,
-        "img_width": width,
-        "img_height": height,
-        "query": [span.text for _, _, _, span in mentions],
-        "query_start_end": [[s, e] for s, e, _, _ in mentions],
-        "cluster": [c for _, _, c, _ in mentions],
-        "target_bboxes": [
-            [pixels_to_percent(b, width, height) for b in ((span._.grounding or {}).get("boxes") or [])]
-            for _, _, _, span in mentions
-        ],
-    }
-    if split is not None:
-        record["split"] = split
-    return record
 
 
 def print_examples(report: ConversionReport) -> None:

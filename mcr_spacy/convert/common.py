@@ -1,26 +1,27 @@
-"""What every converter shares: atomic output and a report of what was kept."""
+"""What every converter shares: atomic output, image ids and a report of what
+was kept. (`.spacy` files are written by `mcr_spacy.training.io.write_docbin`.)"""
 import os
 import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Iterable, Union
+from typing import Any, Union
 
-from spacy.tokens import Doc, DocBin
 from wasabi import msg
 
+IMAGE_SUFFIX = ".jpg"
 
-def write_docbin(docs: Iterable[Doc], path: Union[str, Path]) -> int:
-    """Write docs to a `.spacy` file atomically (a temporary file in the same
-    folder, renamed when complete), keeping `doc._` data. Returns the count."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    docbin = DocBin(store_user_data=True)
-    n = 0
-    for doc in docs:
-        docbin.add(doc)
-        n += 1
-    write_bytes_atomic(docbin.to_bytes(), path)
-    return n
+
+def normalize_image_id(image_id: Any) -> str:
+    """An image id as the data files' keys spell it: the text without
+    surrounding whitespace or a ".jpg" suffix, and a number without leading
+    zeros ("1016887272", 1016887272 and "1016887272.jpg" are all "1016887272";
+    "007" is "7"). Other ids are kept as they are."""
+    text = str(image_id).strip()
+    if text.endswith(IMAGE_SUFFIX):
+        text = text[: -len(IMAGE_SUFFIX)]
+    if text.isascii() and text.isdigit():
+        return str(int(text))
+    return text
 
 
 def write_bytes_atomic(data: bytes, path: Union[str, Path]) -> None:
@@ -54,9 +55,6 @@ class ConversionReport:
 
     def skip(self, reason: str, n: int = 1) -> None:
         self.skipped[reason] += n
-
-    def as_dict(self) -> dict:
-        return {"kept": dict(self.kept), "skipped": dict(self.skipped)}
 
     def print(self) -> None:
         msg.divider(self.name)

@@ -21,10 +21,10 @@ import spacy
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
 from ..errors import DataFormatError
-from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
-from ..annotation.gold import DEFAULT_MENTIONS_KEY
-from .common import ConversionReport, write_docbin
+from ..training.io import write_docbin
+from .common import ConversionReport
 from .token_docs import doc_from_token_clusters, read_text_lines
 
 BEGIN_RE = re.compile(
@@ -44,8 +44,8 @@ def convert_conll(
     output_path: Union[str, Path],
     *,
     lang: str = "en",
-    prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: str = DEFAULT_MENTIONS_KEY,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: str = GOLD_MENTIONS_KEY,
 ) -> ConversionReport:
     """Convert a CoNLL-2012 file, or every CoNLL file in a folder, to one
     `.spacy` file (written atomically: on an error nothing is written)."""
@@ -55,7 +55,7 @@ def convert_conll(
 
     def all_docs() -> Iterator[Doc]:
         for path in paths:
-            yield from read_conll(path, vocab, report=report, prefix=prefix, mentions_key=mentions_key)
+            yield from read_conll(path, vocab, report=report, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key)
 
     write_docbin(all_docs(), output_path)
     return report
@@ -105,11 +105,11 @@ def read_conll(
     vocab: Vocab,
     *,
     report: Optional[ConversionReport] = None,
-    prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: str = DEFAULT_MENTIONS_KEY,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: str = GOLD_MENTIONS_KEY,
 ) -> Iterator[Doc]:
     """Yield one Doc per document part of a CoNLL-2012 file, with gold clusters
-    in `doc.spans["{prefix}_{i}"]` (in the order entities are first opened),
+    in `doc.spans["{span_cluster_prefix}_{i}"]` (in the order entities are first opened),
     gold mentions in `doc.spans[mentions_key]` and the document name (and part)
     in `doc.user_data["doc_key"]`."""
     path = Path(path)
@@ -143,7 +143,7 @@ def read_conll(
                     raise DataFormatError(
                         f"{where}: '#end document' without a '#begin document' before it."
                     )
-                yield _finish(document, vocab, path, report, prefix, mentions_key)
+                yield _finish(document, vocab, path, report, span_cluster_prefix, mentions_key)
                 n_docs += 1
                 document = None
             continue  # other comment lines carry no tokens
@@ -215,7 +215,7 @@ def _finish(
     vocab: Vocab,
     path: Path,
     report: ConversionReport,
-    prefix: str,
+    span_cluster_prefix: str,
     mentions_key: str,
 ) -> Doc:
     for entity, stack in document.open.items():
@@ -239,6 +239,6 @@ def _finish(
         doc_key=document.key,
         where=f"{path}, document {document.key!r} (line {document.line_no})",
         report=report,
-        prefix=prefix,
+        span_cluster_prefix=span_cluster_prefix,
         mentions_key=mentions_key,
     )

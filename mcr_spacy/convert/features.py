@@ -20,6 +20,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy
 
 from ..errors import DataFormatError
+from .common import normalize_image_id
 from ..annotation.regions import ImageRegions
 
 FEATURES_FOLDER = "faster_rcnn_image_features"
@@ -114,7 +115,7 @@ def load_detection_dict(path: Union[str, Path]) -> Dict[str, Dict[str, Any]]:
             f"{path} must hold a JSON object {{image id: {{'bboxes': [...], "
             f"'classes': [...]}}}}, not a {type(data).__name__}."
         )
-    return {str(key): value for key, value in data.items()}
+    return {normalize_image_id(key): value for key, value in data.items()}
 
 
 class RegionFeatureStore:
@@ -223,13 +224,10 @@ class RegionFeatureStore:
         self._file.close()
 
     def __contains__(self, image_id: Any) -> bool:
-        return _norm_id(image_id) in self.imgid2idx
+        return normalize_image_id(image_id) in self.imgid2idx
 
     def __len__(self) -> int:
         return len(self.imgid2idx)
-
-    def image_ids(self) -> List[str]:
-        return list(self.imgid2idx)
 
     @property
     def detections(self) -> Optional[Dict[str, Dict[str, Any]]]:
@@ -240,7 +238,7 @@ class RegionFeatureStore:
 
     def rows(self, image_id: Any) -> Tuple[int, int]:
         """The feature rows `[start, end)` of an image."""
-        key = _norm_id(image_id)
+        key = normalize_image_id(image_id)
         if key not in self.imgid2idx:
             raise DataFormatError(
                 f"Image {image_id!r} has no region features in split {self.split!r} "
@@ -271,7 +269,7 @@ class RegionFeatureStore:
         detector labels). `image_size` is `(width, height)`; when None it is taken
         from the detection record (`image_w`/`image_h` or `width`/`height`) or, as
         a last resort, from the extent of the boxes."""
-        key = _norm_id(image_id)
+        key = normalize_image_id(image_id)
         features = self.read_features(key)
         n = features.shape[0]
         boxes, labels, size = None, None, None
@@ -376,16 +374,6 @@ def _extent(boxes: numpy.ndarray) -> Tuple[float, float]:
     if len(boxes) == 0:
         return (1.0, 1.0)
     return (float(max(boxes[:, 2].max(), 1.0)), float(max(boxes[:, 3].max(), 1.0)))
-
-
-def _norm_id(image_id: Any) -> str:
-    text = str(image_id).strip()
-    if text.endswith(".jpg"):
-        text = text[:-4]
-    try:
-        return str(int(text))
-    except ValueError:
-        return text
 
 
 class FeatureStores:

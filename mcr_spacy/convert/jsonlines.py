@@ -25,11 +25,11 @@ import spacy
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
+from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
 from ..errors import DataFormatError, RegionsError
-from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
-from ..annotation.gold import DEFAULT_MENTIONS_KEY
 from ..annotation.regions import ImageRegions
-from .common import ConversionReport, write_docbin
+from ..training.io import write_docbin
+from .common import ConversionReport
 from .token_docs import doc_from_token_clusters, read_text_lines
 
 NOMINAL_IMAGE_SIZE = (1.0, 1.0)
@@ -70,14 +70,14 @@ def convert_jsonlines(
     output_path: Union[str, Path],
     *,
     lang: str = "en",
-    prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: str = DEFAULT_MENTIONS_KEY,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: str = GOLD_MENTIONS_KEY,
 ) -> ConversionReport:
     """Convert a jsonlines file to a `.spacy` file (written atomically: on an
     error nothing is written). Returns the report of what was kept and skipped."""
     report = ConversionReport(f"convert-jsonlines {Path(input_path).name}")
     vocab = spacy.blank(lang).vocab
-    docs = read_jsonlines(input_path, vocab, report=report, prefix=prefix, mentions_key=mentions_key)
+    docs = read_jsonlines(input_path, vocab, report=report, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key)
     write_docbin(docs, output_path)
     return report
 
@@ -87,11 +87,11 @@ def read_jsonlines(
     vocab: Vocab,
     *,
     report: Optional[ConversionReport] = None,
-    prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: str = DEFAULT_MENTIONS_KEY,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: str = GOLD_MENTIONS_KEY,
 ) -> Iterator[Doc]:
     """Yield one Doc per record of a jsonlines file, with gold clusters in
-    `doc.spans["{prefix}_{i}"]`, gold mentions in `doc.spans[mentions_key]`,
+    `doc.spans["{span_cluster_prefix}_{i}"]`, gold mentions in `doc.spans[mentions_key]`,
     the record's `doc_key` in `doc.user_data["doc_key"]` and label-only
     `doc._.image_regions` when the record has detected objects."""
     path = Path(path)
@@ -114,7 +114,7 @@ def read_jsonlines(
                 f"Each line must be one complete JSON object."
             ) from None
         yield record_to_doc(
-            record, vocab, where=where, report=report, prefix=prefix, mentions_key=mentions_key
+            record, vocab, where=where, report=report, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key
         )
 
 
@@ -124,8 +124,8 @@ def record_to_doc(
     *,
     where: str,
     report: ConversionReport,
-    prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: str = DEFAULT_MENTIONS_KEY,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: str = GOLD_MENTIONS_KEY,
 ) -> Doc:
     """Convert one e2e-coref record (a dict) to a Doc. `where` names the record
     in error messages."""
@@ -155,7 +155,7 @@ def record_to_doc(
         report.keep("records with subword tokens merged into words")
     doc = doc_from_token_clusters(
         vocab, sentences, clusters, doc_key=doc_key, where=where, report=report,
-        prefix=prefix, mentions_key=mentions_key,
+        span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key,
     )
     doc._.image_regions = _read_regions(record, where, report)
     for field in record:

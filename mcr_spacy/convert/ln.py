@@ -28,7 +28,8 @@ from spacy.tokens import Doc
 
 from ..errors import DataFormatError
 from ..annotation.regions import ImageRegions
-from .common import ConversionReport, write_docbin
+from ..training.io import write_docbin
+from .common import ConversionReport
 from .features import RegionFeatureStore, available_splits, find_features_dir
 
 LN_INFO = "flk30k_LN.json"

@@ -6,9 +6,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 from spacy.tokens import Doc, SpanGroup
 from spacy.vocab import Vocab
 
+from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
 from ..errors import DataFormatError
-from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX
-from ..annotation.gold import DEFAULT_MENTIONS_KEY
 from ..annotation.clusters import cluster_key
 from .common import ConversionReport
 
@@ -41,12 +40,12 @@ def doc_from_token_clusters(
     doc_key: Optional[str],
     where: str,
     report: ConversionReport,
-    prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: str = DEFAULT_MENTIONS_KEY,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: str = GOLD_MENTIONS_KEY,
 ) -> Doc:
     """Build a Doc whose tokens are exactly the given words (one space between
     tokens, sentence starts from `sentences`), with each cluster in
-    `doc.spans["{prefix}_{i}"]` and every mention in `doc.spans[mentions_key]`.
+    `doc.spans["{span_cluster_prefix}_{i}"]` and every mention in `doc.spans[mentions_key]`.
 
     clusters: each a list of `(start, end)` token spans, end exclusive, over the
         flattened document; already checked to lie inside it. None for an
@@ -107,7 +106,7 @@ def doc_from_token_clusters(
         n_clusters += 1
         for span in spans:
             seen[(span.start, span.end)] = n_clusters
-        name = cluster_key(prefix, n_clusters)
+        name = cluster_key(span_cluster_prefix, n_clusters)
         doc.spans[name] = SpanGroup(doc, name=name, spans=spans)
         mentions.extend(spans)
         report.keep("clusters")

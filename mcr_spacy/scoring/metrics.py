@@ -27,8 +27,8 @@ from spacy.training import Example
 from spacy.util import registry
 
 from ..annotation.boxes import box_iou
-from ..defaults import CLUSTER_PREFIX as DEFAULT_CLUSTER_PREFIX
-from ..defaults import GOLD_MENTIONS_KEY, GROUNDING_PRONOUNS, IOU_THRESHOLD, PREDICTED_MENTIONS_KEY
+from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY, GROUNDING_PRONOUNS, IOU_THRESHOLD, PREDICTED_MENTIONS_KEY
+from ..errors import Errors
 from ..annotation.clusters import get_cluster_groups
 
 MentionId = Hashable
@@ -36,9 +36,6 @@ Clusters = Sequence[Iterable[MentionId]]
 Offsets = Tuple[int, int]
 Box = Sequence[float]
 
-DEFAULT_PREDICTED_MENTIONS_KEY = PREDICTED_MENTIONS_KEY
-DEFAULT_GOLD_MENTIONS_KEY = GOLD_MENTIONS_KEY
-COREF_METRICS = ("muc", "b3", "ceafm", "ceafe", "blanc", "lea")
 FLAT_KEYS = (
     "coref_muc_f", "coref_b3_f", "coref_ceafe_f", "coref_blanc_f", "coref_lea_f",
     "coref_conll_f", "grounding_acc", "grounding_acc_noun", "grounding_acc_pronoun",
@@ -243,11 +240,7 @@ def coref_counts(gold: Sequence[Clusters], predicted: Sequence[Clusters]) -> Dic
     `(recall_num, recall_den, precision_num, precision_den)` per metric, and the
     six link counts for "blanc"."""
     if len(gold) != len(predicted):
-        raise ValueError(
-            f"coref metrics need one predicted entry per gold document, but got "
-            f"{len(gold)} gold and {len(predicted)} predicted documents. Pass the "
-            f"two lists in the same document order."
-        )
+        raise ValueError(Errors.E301.format(what="Coreference metrics", n_gold=len(gold), n_predicted=len(predicted)))
     totals: Dict[str, List] = {name: [0, 0, 0, 0] for name in _COUNTERS}
     totals["blanc"] = [0] * 6
     for key, response in zip(gold, predicted):
@@ -281,10 +274,7 @@ def mention_detection(gold: Sequence[Clusters], predicted: Sequence[Clusters]) -
     """Mention identification pooled over documents, as the reference scorer
     reports it: a predicted mention is right when the gold has the same id."""
     if len(gold) != len(predicted):
-        raise ValueError(
-            f"mention detection needs one predicted entry per gold document, but got "
-            f"{len(gold)} gold and {len(predicted)} predicted documents."
-        )
+        raise ValueError(Errors.E301.format(what="Mention detection", n_gold=len(gold), n_predicted=len(predicted)))
     n_gold = n_pred = n_both = 0
     for key, response in zip(gold, predicted):
         key_mentions = {m for cluster in key for m in cluster}
@@ -328,10 +318,7 @@ def grounding_accuracy(
         count) and the counts `correct*`, `total*`.
     """
     if len(gold) != len(predicted):
-        raise ValueError(
-            f"grounding accuracy needs one predicted entry per gold document, but got "
-            f"{len(gold)} gold and {len(predicted)} predicted documents."
-        )
+        raise ValueError(Errors.E301.format(what="Grounding accuracy", n_gold=len(gold), n_predicted=len(predicted)))
     counts = {"noun": [0, 0], "pronoun": [0, 0]}
     for doc_gold, doc_pred in zip(gold, predicted):
         for mention_id, text, boxes in doc_gold:
@@ -372,8 +359,8 @@ def _as_mapping(value: Any) -> Optional[Mapping]:
 
 def gold_from_doc(
     doc: Doc,
-    span_cluster_prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: Optional[str] = DEFAULT_GOLD_MENTIONS_KEY,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: Optional[str] = GOLD_MENTIONS_KEY,
 ) -> Tuple[List[List[Offsets]], List[Tuple[Offsets, str, List[List[float]]]]]:
     """Gold clusters (character offsets) and grounding items of a reference doc.
     Mentions in `doc.spans[mentions_key]` outside every cluster are singletons.
@@ -408,8 +395,8 @@ def gold_from_doc(
 
 def predictions_from_doc(
     doc: Doc,
-    span_cluster_prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: Optional[str] = DEFAULT_PREDICTED_MENTIONS_KEY,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: Optional[str] = PREDICTED_MENTIONS_KEY,
     box_key: str = "box",
 ) -> Tuple[List[List[Offsets]], Dict[Offsets, Optional[List[float]]]]:
     """Predicted clusters (character offsets) and boxes of a predicted doc.
@@ -463,9 +450,9 @@ def flat_scores(coref: Mapping[str, Any], grounding: Mapping[str, Any]) -> Dict[
 def evaluate_examples(
     examples: Iterable[Example],
     *,
-    span_cluster_prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: Optional[str] = DEFAULT_PREDICTED_MENTIONS_KEY,
-    gold_mentions_key: Optional[str] = DEFAULT_GOLD_MENTIONS_KEY,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: Optional[str] = PREDICTED_MENTIONS_KEY,
+    gold_mentions_key: Optional[str] = GOLD_MENTIONS_KEY,
     box_key: str = "box",
 ) -> Dict[str, Any]:
     """Full results for examples: `{"coref": coref_metrics(...), "mentions":
@@ -492,9 +479,9 @@ def evaluate_examples(
 
 @registry.scorers("mcr_spacy.multimodal_coref_scorer.v1")
 def make_multimodal_coref_scorer(
-    span_cluster_prefix: str = DEFAULT_CLUSTER_PREFIX,
-    mentions_key: str = DEFAULT_PREDICTED_MENTIONS_KEY,
-    gold_mentions_key: str = DEFAULT_GOLD_MENTIONS_KEY,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: str = PREDICTED_MENTIONS_KEY,
+    gold_mentions_key: str = GOLD_MENTIONS_KEY,
     box_key: str = "box",
 ) -> Callable[..., Dict[str, Optional[float]]]:
     """The scorer of the multimodal_coref component: `score(examples, **kwargs)`

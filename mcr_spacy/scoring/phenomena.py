@@ -2,14 +2,14 @@
 gold mention (the synthetic set's `synth_phenomena.json`), with the same
 model run with and without the image."""
 from collections import defaultdict
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
-import numpy
 from spacy.language import Language
 from spacy.tokens import Doc
 
 from ..annotation.boxes import box_iou
-from ..errors import DataFormatError
+from ..defaults import IOU_THRESHOLD
+from ..errors import DataFormatError, Errors
 from ..annotation.clusters import get_clusters
 
 Offsets = Tuple[int, int]
@@ -30,33 +30,31 @@ def phenomenon_scores(
     references: Sequence[Doc],
     tagged: Dict[str, Dict[str, Any]],
     *,
-    prefix: str,
+    span_cluster_prefix: str,
     mentions_key: str,
 ) -> Dict[str, Dict[str, Optional[float]]]:
     """Per tag: antecedent accuracy (the mention's earlier predicted
     cluster-mates are exactly its earlier gold cluster-mates, for tagged mentions
-    that have a gold antecedent) and grounding accuracy (IoU >= 0.5 with a gold
-    box of the mention, inclusive pixels; gold boxes from the reference docs)."""
+    that have a gold antecedent) and grounding accuracy (IoU >= `IOU_THRESHOLD`
+    with a gold box of the mention, inclusive pixels; gold boxes from the
+    reference docs)."""
     counts: Dict[str, List[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for doc, ref in zip(docs, references):
         regions = ref._.image_regions
         image_id = regions.image_id if regions is not None else None
         if image_id is None or str(image_id) not in tagged:
-            raise DataFormatError(
-                f"No phenomenon tags for the doc starting {doc.text[:40]!r} (image id "
-                f"{image_id!r}). Use the phenomena file written with this data set."
-            )
+            raise DataFormatError(Errors.E310.format(text=doc.text[:40], image_id=image_id))
         record = tagged[str(image_id)]
         gold_chains: Dict[int, List[Offsets]] = defaultdict(list)
         for mention in record["mentions"]:
             gold_chains[mention["chain"]].append((mention["start"], mention["end"]))
         gold_ante = antecedents(list(gold_chains.values()))
-        predicted = [[(s.start_char, s.end_char) for s in c] for c in get_clusters(doc, prefix)]
+        predicted = [[(s.start_char, s.end_char) for s in c] for c in get_clusters(doc, span_cluster_prefix)]
         pred_ante = antecedents(predicted)
         boxes = {(s.start_char, s.end_char): s._.grounding for s in doc.spans.get(mentions_key, [])}
         gold_boxes_of = {
             (s.start_char, s.end_char): list((s._.grounding or {}).get("boxes") or [])
-            for c in get_clusters(ref, prefix) for s in c
+            for c in get_clusters(ref, span_cluster_prefix) for s in c
         }
         for mention in record["mentions"]:
             key = (mention["start"], mention["end"])
@@ -69,7 +67,7 @@ def phenomenon_scores(
                 if gold_boxes:
                     c[3] += 1
                     pred = (boxes.get(key) or {}).get("box")
-                    if pred is not None and box_iou([list(pred)], gold_boxes, inclusive=True).max() >= 0.5:
+                    if pred is not None and box_iou([list(pred)], gold_boxes, inclusive=True).max() >= IOU_THRESHOLD:
                         c[2] += 1
     return {
         tag: {
@@ -87,8 +85,8 @@ def compare_with_text_only(
     references: Sequence[Doc],
     tagged: Dict[str, Dict[str, Any]],
     *,
-    make_doc,
-    prefix: str,
+    make_doc: Callable[[Doc], Doc],
+    span_cluster_prefix: str,
     mentions_key: str,
 ) -> Dict[str, Dict[str, Dict[str, Optional[float]]]]:
     """Phenomenon scores of the pipeline with the image regions, and of the same
@@ -102,5 +100,7 @@ def compare_with_text_only(
                 doc._.image_regions = None
             inputs.append(doc)
         docs = list(nlp.pipe(inputs))
-        results[name] = phenomenon_scores(docs, references, tagged, prefix=prefix, mentions_key=mentions_key)
+        results[name] = phenomenon_scores(
+            docs, references, tagged, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key
+        )
     return results

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Sequence, Tuple, Union
 
 from ..convert.common import write_bytes_atomic
+from ..errors import Errors
 from .metrics import Offsets
 
 SCORCH_NOTE = (
@@ -96,18 +97,15 @@ def run_scorch(gold_dir: Union[str, Path], sys_dir: Union[str, Path]) -> Dict[st
     try:
         from scorch.main import process_dirs
     except ImportError as err:
-        raise ScorchError("scorch is not installed (pip install scorch==0.2.0)") from err
+        raise ScorchError(Errors.E320) from err
     if not any(Path(sys_dir).glob("*.json")):
-        raise ScorchError(f"no scorch files in {sys_dir}")
+        raise ScorchError(Errors.E321.format(path=sys_dir))
     results: Dict[str, object] = {}
     try:
         with contextlib.redirect_stderr(io.StringIO()):  # scorch's progress bar
             lines = list(process_dirs(str(gold_dir), str(sys_dir)))
     except (ZeroDivisionError, ValueError, KeyError) as err:
-        raise ScorchError(
-            f"scorch could not average the files ({type(err).__name__}: {err}); "
-            f"it needs at least one gold and one system mention"
-        ) from err
+        raise ScorchError(Errors.E322.format(error=f"{type(err).__name__}: {err}")) from err
     for line in lines:
         line = line.strip()
         if line.startswith("CoNLL-2012 average score:"):

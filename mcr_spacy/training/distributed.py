@@ -34,7 +34,7 @@ from spacy.util import load_config, logger, registry, resolve_dot_names
 from thinc.api import fix_random_seed, require_gpu, set_gpu_allocator
 from wasabi import Printer
 
-from ..errors import ConfigError
+from ..errors import ConfigError, Errors
 
 
 def _register_functions() -> None:
@@ -110,7 +110,7 @@ def _train(pd, info, config_path: Path, output_path: Optional[Path], overrides: 
             stdout.flush()
 
     if not config_path.exists():
-        raise ConfigError(f"Config file {config_path} does not exist.")
+        raise ConfigError(Errors.E208.format(path=config_path))
     config = load_config(config_path, overrides=overrides, interpolate=False)
     gpu_id = -1
     if use_gpu:
@@ -151,10 +151,7 @@ def _train(pd, info, config_path: Path, output_path: Optional[Path], overrides: 
         shard_size = len(examples)
         smallest = pd.min_over_ranks(shard_size)
         if smallest == 0:
-            raise ConfigError(
-                f"A rank got no training examples: the training corpus has fewer examples "
-                f"than the {world_size} ranks. Use fewer processes or more data."
-            )
+            raise ConfigError(Errors.E209.format(world_size=world_size))
         shard = lambda nlp: examples  # noqa: E731
     batches = _in_step(create_train_batches(nlp, shard, T["batcher"], max_epochs), pd.all_true)
 
@@ -236,10 +233,7 @@ def _train(pd, info, config_path: Path, output_path: Optional[Path], overrides: 
         report_dir.mkdir(parents=True, exist_ok=True)
         (report_dir / f"rank{rank}.json").write_text(json.dumps(summary, indent=2))
     if not agree:
-        raise RuntimeError(
-            f"The ranks ended with different weights (fingerprints {fingerprints}): "
-            f"gradients were not synchronised. Please report this with your config."
-        )
+        raise RuntimeError(Errors.E210.format(fingerprints=fingerprints))
     if world_size > 1:
         say(msg.good(f"All {world_size} ranks hold identical weights after {n_steps} steps") or "")
     return summary

@@ -1,9 +1,10 @@
 import numpy
 import pytest
 import spacy
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc
 
 from mcr_spacy import ImageRegions, RegionsError, boxes_from_xywh
+from mcr_spacy.training.io import read_corpus, write_docbin
 
 
 def regions(**kwargs):
@@ -28,7 +29,7 @@ def test_normalized_boxes():
 def test_features_or_labels_required():
     assert regions(features=None).labels == ["man", "dog"]
     assert regions(labels=None).feature_width == 3
-    with pytest.raises(RegionsError, match="features, labels or both"):
+    with pytest.raises(RegionsError, match=r"\[E009\]"):
         regions(features=None, labels=None)
     assert len(ImageRegions.empty((10, 10))) == 0
 
@@ -36,16 +37,17 @@ def test_features_or_labels_required():
 @pytest.mark.parametrize(
     "kwargs,message",
     [
-        ({"features": numpy.zeros((3, 3))}, r"'123'.*shape \[N, D\] with N = 2"),
-        ({"labels": ["man"]}, r"1 labels for 2 boxes"),
-        ({"labels": "man"}, r"list of strings"),
-        ({"scores": [1.0]}, r"1 scores for 2 boxes"),
-        ({"boxes": [[0, 0, 10]]}, r"shape \[N, 4\]"),
-        ({"boxes": [[0, 0, 10, 20], [0, numpy.inf, 1, 1]]}, r"NaN or infinite"),
-        ({"scores": [numpy.nan, 1.0]}, r"scores contain NaN"),
-        ({"image_size": (0, 10)}, r"two positive numbers"),
-        ({"boxes": [[0, 0, 10, 20], [30, 5, 20, 40]]}, r"box 1 .* inverted .*boxes_from_xywh"),
-        ({"boxes": [[0, 0, 10, 20], [5, 5, 30, 60]]}, r"box 1 .*outside the image of size \[40.0, 50.0\]"),
+        ({"image_size": (10,)}, r"\[E001\]"),
+        ({"image_size": (0, 10)}, r"\[E002\]"),
+        ({"boxes": [[0, 0, 10]]}, r"\[E003\]"),
+        ({"boxes": [[0, 0, 10, 20], [30, 5, 20, 40]]}, r"\[E004\].*box 1 "),
+        ({"boxes": [[0, 0, 10, 20], [5, 5, 30, 60]]}, r"\[E005\].*box 1 .*\[40.0, 50.0\]"),
+        ({"features": numpy.zeros((3, 3))}, r"\[E006\].*'123'.*N = 2"),
+        ({"labels": "man"}, r"\[E007\]"),
+        ({"labels": ["man"]}, r"\[E008\].*1 labels for 2 boxes"),
+        ({"scores": [1.0]}, r"\[E010\].*1 scores for 2 boxes"),
+        ({"boxes": [[0, 0, 10, 20], [0, numpy.inf, 1, 1]]}, r"\[E011\].*boxes"),
+        ({"scores": [numpy.nan, 1.0]}, r"\[E011\].*scores"),
     ],
 )
 def test_validation_errors(kwargs, message):
@@ -62,11 +64,12 @@ def test_xywh():
     assert boxes_from_xywh([[1, 2, 3, 4]]).tolist() == [[1, 2, 4, 6]]
 
 
-def test_docbin_and_bytes_roundtrip():
+def test_corpus_file_and_bytes_roundtrip(tmp_path):
     nlp = spacy.blank("en")
     doc = nlp("A man and a dog.")
     doc._.image_regions = regions()
-    restored = list(DocBin(store_user_data=True, docs=[doc]).get_docs(nlp.vocab))[0]
+    write_docbin([doc], tmp_path / "r.spacy")
+    (restored,) = read_corpus(tmp_path / "r.spacy", nlp.vocab)
     assert restored._.image_regions == doc._.image_regions
     assert isinstance(restored._.image_regions, ImageRegions)
     restored2 = Doc(nlp.vocab).from_bytes(doc.to_bytes())

@@ -6,16 +6,16 @@ import numpy
 import pytest
 import spacy
 from spacy.language import Language
-from spacy.tokens import DocBin, SpanGroup
+from spacy.tokens import SpanGroup
 from typer.testing import CliRunner
 
 import mcr_spacy  # noqa: F401
 from mcr_spacy.cli import app
-from mcr_spacy.convert.common import write_docbin
 from mcr_spacy.annotation.gold import annotate_gold, set_mentions
 from mcr_spacy.annotation.regions import ImageRegions
 from mcr_spacy.scoring.scorch_export import ScorchError, mention_ids, run_scorch, write_scorch_dirs
 from mcr_spacy.scoring.metrics import FLAT_KEYS, coref_metrics, gold_from_doc
+from mcr_spacy.training.io import read_corpus, write_docbin
 
 # (text, clusters as mention strings, boxes per mention, regions (box, label))
 DOCS = [
@@ -69,7 +69,7 @@ class CopyGold:
 
     def __init__(self, nlp, data_path, drop):
         self.gold = {}
-        for doc in DocBin().from_disk(data_path).get_docs(nlp.vocab):
+        for doc in read_corpus(data_path, nlp.vocab):
             clusters, items = gold_from_doc(doc)
             self.gold[doc.text] = (clusters, {m: boxes[0] for m, _, boxes in items})
         self.drop = drop
@@ -171,16 +171,26 @@ def test_evaluate_end_to_end(setup):
 def test_evaluate_errors(setup, tmp_path):
     model, data, tmp = setup
     missing = _run(model, tmp / "nope.spacy")
-    assert missing.exit_code == 1 and "not found" in missing.output
+    assert missing.exit_code == 1 and "[E203]" in missing.output
     nlp = spacy.blank("en")
     plain = tmp / "plain.spacy"
     write_docbin([nlp.make_doc("No gold here.")], plain)
     no_gold = _run(model, plain)
-    assert no_gold.exit_code == 1 and "gold clusters" in no_gold.output
+    assert no_gold.exit_code == 1 and "[E701]" in no_gold.output
     corrupt = tmp / "corrupt.spacy"
     corrupt.write_bytes(b"not a docbin")
     bad = _run(model, corrupt)
-    assert bad.exit_code == 1 and "corrupt.spacy" in bad.output
+    assert bad.exit_code == 1 and "[E204]" in bad.output and "corrupt.spacy" in bad.output
+    no_model = _run(tmp / "no-model", data)
+    assert no_model.exit_code == 1 and "[E702]" in no_model.output
+
+
+def test_cluster_prefix_option_and_its_old_name(setup):
+    model, data, tmp = setup
+    for option in ("--span-cluster-prefix", "--prefix"):
+        result = _run(model, data, option, "other")
+        assert result.exit_code == 1 and "[E701]" in result.output and "'other_1'" in result.output
+    assert _run(model, data, "--span-cluster-prefix", "coref_clusters").exit_code == 0
 
 
 def test_scorch_export_and_per_document_average(tmp_path):
@@ -208,7 +218,7 @@ def test_scorch_export_and_per_document_average(tmp_path):
     assert len(list(Path(sys_dir).glob("*.json"))) == 1
     # scorch cannot average when the system has no mention at all.
     write_scorch_dirs(tmp_path, [("x", text, [[a, b]], [])])
-    with pytest.raises(ScorchError, match="at least one gold and one system mention"):
+    with pytest.raises(ScorchError, match=r"\[E322\]"):
         run_scorch(gold_dir, sys_dir)
 
 

@@ -3,15 +3,15 @@ import json
 
 import pytest
 import spacy
-from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 import mcr_spacy  # noqa: F401  (installs the extensions)
 from mcr_spacy.cli import app
-from mcr_spacy.convert.cin import convert_cin, doc_to_cin_record, percent_to_pixels, read_cin
+from mcr_spacy.convert.cin import convert_cin, percent_to_pixels, read_cin
 from mcr_spacy.errors import AlignmentError, DataFormatError
 from mcr_spacy.annotation.clusters import get_clusters
 from mcr_spacy.synthetic.generate import generate
+from mcr_spacy.training.io import read_corpus
 
 from .test_features import write_split
 
@@ -59,8 +59,39 @@ def write_cin(folder, records=None, features=True):
 
 
 def load(path):
-    nlp = spacy.blank("en")
-    return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    return read_corpus(path, spacy.blank("en").vocab)
+
+
+def pixels_to_percent(box, width, height):
+    """Inverse of `percent_to_pixels`."""
+    x1, y1, x2, y2 = (float(v) for v in box)
+    return [100.0 * x1 / width, 100.0 * y1 / height, 100.0 * (x2 - x1) / width, 100.0 * (y2 - y1) / height]
+
+
+def doc_to_cin_record(doc, *, split=None):
+    """A converted doc back as a CIN record (chain ids from 0, mentions by
+    position, boxes in percent): the inverse of the conversion."""
+    regions = doc._.image_regions
+    width, height = regions.image_size
+    mentions = sorted(
+        (span.start_char, span.end_char, i, span) for i, cluster in enumerate(get_clusters(doc)) for span in cluster
+    )
+    record = {
+        "image": regions.image_id,
+        "captions": doc.text,
+        "img_width": width,
+        "img_height": height,
+        "query": [span.text for _, _, _, span in mentions],
+        "query_start_end": [[s, e] for s, e, _, _ in mentions],
+        "cluster": [c for _, _, c, _ in mentions],
+        "target_bboxes": [
+            [pixels_to_percent(b, width, height) for b in ((span._.grounding or {}).get("boxes") or [])]
+            for _, _, _, span in mentions
+        ],
+    }
+    if split is not None:
+        record["split"] = split
+    return record
 
 
 def as_partition(offsets, chain_ids):

@@ -3,7 +3,6 @@ from pathlib import Path
 
 import pytest
 import spacy
-from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 import mcr_spacy  # noqa: F401  (installs the extensions)
@@ -11,6 +10,7 @@ from mcr_spacy.cli import app
 from mcr_spacy.convert.conll import convert_conll, read_conll
 from mcr_spacy.errors import DataFormatError
 from mcr_spacy.annotation.clusters import get_clusters
+from mcr_spacy.training.io import read_corpus
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 CASES = DATA / "coref-scorer-cases" / "datafiles"
@@ -44,7 +44,7 @@ bc/demo/00/demo_0001  1  2  .      .    *))         -  -  -  spk2  *  -
 
 def read_docs(path):
     nlp = spacy.blank("en")
-    return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    return read_corpus(path, nlp.vocab)
 
 
 def texts(doc):

@@ -4,7 +4,6 @@ from pathlib import Path
 
 import pytest
 import spacy
-from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 import mcr_spacy  # noqa: F401  (installs the extensions)
@@ -16,6 +15,7 @@ from mcr_spacy.convert.jsonlines import (
 )
 from mcr_spacy.errors import DataFormatError
 from mcr_spacy.annotation.clusters import get_clusters
+from mcr_spacy.training.io import read_corpus
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 VISPRO = DATA / "vispro" / "val.vispro.1.1.jsonlines"
@@ -40,7 +40,7 @@ def write_lines(path, records):
 
 def read_docs(path):
     nlp = spacy.blank("en")
-    return list(DocBin().from_disk(path).get_docs(nlp.vocab))
+    return read_corpus(path, nlp.vocab)
 
 
 def test_tokens_sentences_and_clusters_map_exactly(tmp_path):

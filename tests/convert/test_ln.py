@@ -6,7 +6,6 @@ import h5py
 import numpy
 import pytest
 import spacy
-from spacy.tokens import DocBin
 from typer.testing import CliRunner
 
 import mcr_spacy  # noqa: F401  (installs the extensions)
@@ -14,6 +13,7 @@ from mcr_spacy.cli import app
 from mcr_spacy.convert.ln import convert_ln, read_ln, trace_boxes_from_ln
 from mcr_spacy.errors import DataFormatError
 from mcr_spacy.synthetic.generate import generate
+from mcr_spacy.training.io import read_corpus
 
 from .test_features import write_split
 
@@ -48,7 +48,7 @@ def write_flk30k(folder, images=None, labels=None, starts=None, ends=None, trace
 
 
 def load(path):
-    return list(DocBin().from_disk(path).get_docs(spacy.blank("en").vocab))
+    return read_corpus(path, spacy.blank("en").vocab)
 
 
 def test_flk30k_narrations(tmp_path):

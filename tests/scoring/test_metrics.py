@@ -320,8 +320,12 @@ def test_edge_cases():
     assert coref_metrics([[["a", "b"], ["c"]]], [[["a", "b"], ["b", "c"]]]) == coref_metrics(
         [[["a", "b"], ["c"]]], [[["a", "b"], ["c"]]]
     )
-    with pytest.raises(ValueError, match="one predicted entry per gold document"):
+    with pytest.raises(ValueError, match=r"\[E301\] Coreference metrics .*1 gold and 0 predicted"):
         coref_metrics([[["a"]]], [])
+    with pytest.raises(ValueError, match=r"\[E301\] Mention detection"):
+        mention_detection([], [[["a"]]])
+    with pytest.raises(ValueError, match=r"\[E301\] Grounding accuracy"):
+        grounding_accuracy([[]], [{}, {}])
 
 
 # --------------------------------------------------------------------------

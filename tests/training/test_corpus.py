@@ -4,7 +4,7 @@ import numpy
 import pytest
 import spacy
 from spacy.language import Language
-from spacy.tokens import Doc, DocBin
+from spacy.tokens import Doc, SpanGroup
 from spacy.training.initialize import init_nlp
 from spacy.training.loop import train
 from spacy.util import load_model_from_config, registry
@@ -15,7 +15,8 @@ from mcr_spacy.training.corpus import MultimodalCorpus, SemiSupervisedCorpus, is
 from mcr_spacy.errors import AlignmentError, ConfigError, DataFormatError
 from mcr_spacy.annotation.gold import annotate_gold, set_mentions
 from mcr_spacy.annotation.regions import ImageRegions
-from mcr_spacy.annotation.clusters import get_clusters
+from mcr_spacy.annotation.clusters import clear_clusters, get_clusters
+from mcr_spacy.training.io import write_docbin
 
 
 def regions_for(i):
@@ -51,10 +52,7 @@ def unlabelled_doc(nlp, i, key=None):
 
 
 def write(path, docs):
-    db = DocBin(store_user_data=True)
-    for doc in docs:
-        db.add(doc)
-    db.to_disk(path)
+    write_docbin(docs, path)
     return path
 
 
@@ -94,6 +92,11 @@ def test_regions_trace_boxes_and_gold_mentions_reach_the_predicted_doc(nlp, labe
     plain = list(MultimodalCorpus(labelled_path)(nlp))
     assert all("mentions" not in eg.predicted.spans for eg in plain)
     assert all(eg.predicted._.image_regions is not None for eg in plain)
+    (entities,) = MultimodalCorpus(labelled_path, limit=1, mentions_as_entities="MENTION")(nlp)
+    assert [(e.text, e.label_) for e in entities.reference.ents] == [
+        ("A man number 0", "MENTION"), ("a dog", "MENTION"), ("He", "MENTION"), ("it", "MENTION")
+    ]
+    assert not entities.predicted.ents and "mentions" not in entities.predicted.spans
 
 
 def test_gold_mentions_fall_back_to_cluster_mentions_and_custom_key(tmp_path, nlp):
@@ -110,7 +113,7 @@ def test_tokenizer_mismatch_names_the_doc(tmp_path, nlp):
     annotate_gold(doc, [[(4, 7)]])
     doc.user_data["doc_key"] = "mismatch-7"
     path = write(tmp_path / "m.spacy", [doc])
-    with pytest.raises(AlignmentError) as err:
+    with pytest.raises(AlignmentError, match=r"\[E205\]") as err:
         list(MultimodalCorpus(path, gold_mentions=True)(nlp))
     assert "mismatch-7" in str(err.value) and "'dog'" in str(err.value) and "dogs" in str(err.value)
     assert len(list(MultimodalCorpus(path)(nlp))) == 1  # without gold mentions nothing to align
@@ -129,21 +132,24 @@ def test_limit_max_length_and_seeded_shuffle(nlp, labelled_path, unlabelled_path
 
 
 def test_missing_or_empty_paths_are_refused(tmp_path, labelled_path):
-    with pytest.raises(ConfigError, match="nowhere.spacy' does not exist"):
+    with pytest.raises(ConfigError, match=r"\[E203\].*nowhere.spacy"):
         MultimodalCorpus(tmp_path / "nowhere.spacy")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(ConfigError, match="without any .spacy file"):
+    with pytest.raises(ConfigError, match=r"\[E202\]"):
         registry.resolve({"c": {"@readers": "mcr_spacy.MultimodalCorpus.v1", "path": str(tmp_path / "empty")}})
-    with pytest.raises(ConfigError, match="unlabeled_path .*missing"):
+    with pytest.raises(ConfigError, match=r"\[E203\] Corpus unlabelled_path .*missing"):
         SemiSupervisedCorpus(labelled_path, tmp_path / "missing")
-    with pytest.raises(ConfigError, match="path is not set"):
+    with pytest.raises(ConfigError, match=r"\[E201\]"):
         MultimodalCorpus(None)
+    with pytest.raises(ConfigError, match=r"\[E201\] Corpus labelled_path"):
+        SemiSupervisedCorpus(unlabelled_path=labelled_path)
     damaged = tmp_path / "damaged.spacy"
     damaged.write_bytes(labelled_path.read_bytes()[:100])
-    with pytest.raises(DataFormatError, match="damaged.spacy' cannot be read"):
+    with pytest.raises(DataFormatError, match=r"\[E204\].*damaged.spacy"):
         list(MultimodalCorpus(damaged)(spacy.blank("en")))
-    with pytest.raises(ConfigError, match="unlabeled_ratio"):
-        SemiSupervisedCorpus(labelled_path, labelled_path, unlabeled_ratio=-1)
+    for ratio in ({"unlabelled_ratio": -1}, {"unlabeled_ratio": float("inf")}):
+        with pytest.raises(ConfigError, match=r"\[E206\]"):
+            SemiSupervisedCorpus(labelled_path, labelled_path, **ratio)
 
 
 def test_folder_of_corpus_files(tmp_path, nlp):
@@ -155,7 +161,7 @@ def test_folder_of_corpus_files(tmp_path, nlp):
 
 
 def test_semi_supervised_ratio_interleaving_and_seed(nlp, labelled_path, unlabelled_path):
-    corpus = SemiSupervisedCorpus(labelled_path, unlabelled_path, unlabeled_ratio=2.0, seed=1)
+    corpus = SemiSupervisedCorpus(labelled_path, unlabelled_path, unlabelled_ratio=2.0, seed=1)
     passes = [keys(corpus(nlp)) for _ in range(3)]
     for seq in passes:
         assert len(seq) == 18
@@ -163,14 +169,48 @@ def test_semi_supervised_ratio_interleaving_and_seed(nlp, labelled_path, unlabel
         assert [k[0] for k in seq] == ["L", "U", "U"] * 6
     drawn = [k for seq in passes for k in seq if k[0] == "U"]
     assert set(drawn[:15]) == {f"U{i}" for i in range(15)}  # all used before any repeats
-    again = SemiSupervisedCorpus(labelled_path, unlabelled_path, unlabeled_ratio=2.0, seed=1)
+    again = SemiSupervisedCorpus(labelled_path, unlabelled_path, unlabelled_ratio=2.0, seed=1)
     assert [keys(again(nlp)) for _ in range(3)] == passes
     other = SemiSupervisedCorpus(labelled_path, unlabelled_path, unlabeled_ratio=2.0, seed=2)
     assert keys(other(nlp)) != passes[0]
-    half = keys(SemiSupervisedCorpus(labelled_path, unlabelled_path, unlabeled_ratio=0.5)(nlp))
+    half = keys(SemiSupervisedCorpus(labelled_path, unlabelled_path, unlabelled_ratio=0.5)(nlp))
     assert "".join(k[0] for k in half) == "LULLULLUL"  # 3 unlabelled spread over 6 labelled
     none = keys(SemiSupervisedCorpus(labelled_path, unlabelled_path, unlabeled_ratio=0)(nlp))
     assert set(none) == {f"L{i}" for i in range(6)} and len(none) == 6
+
+
+def test_old_setting_names_still_work(tmp_path, nlp, labelled_path, unlabelled_path):
+    """span_cluster_prefix and the labelled_* spellings, and their old names
+    (prefix, cluster_prefix, labeled_*, unlabeled_*), configure the same reader."""
+    doc = labelled_doc(nlp, 0)
+    del doc.spans["mentions"]
+    for i, cluster in enumerate(get_clusters(doc), start=1):
+        doc.spans[f"gold_{i}"] = SpanGroup(doc, name=f"gold_{i}", spans=cluster)
+    clear_clusters(doc)
+    path = write(tmp_path / "gold.spacy", [doc])
+
+    def given(**settings):
+        reader = {"@readers": "mcr_spacy.MultimodalCorpus.v1", "path": str(path), "gold_mentions": True, **settings}
+        corpus = registry.resolve({"c": reader})["c"]
+        return [[s.text for s in eg.predicted.spans["mentions"]] if "mentions" in eg.predicted.spans else None
+                for eg in corpus(nlp)]
+
+    want = [["A man number 0", "a dog", "He", "it"]]
+    assert given(span_cluster_prefix="gold") == given(cluster_prefix="gold") == want
+    assert given() == [None]  # default prefix: no gold mentions found
+    assert [len(eg.predicted.spans["mentions"]) for eg in MultimodalCorpus(path, gold_mentions=True, prefix="gold")(nlp)] == [4]
+
+    def semi(**settings):
+        reader = {"@readers": "mcr_spacy.SemiSupervisedCorpus.v1", "seed": 3, **settings}
+        return [keys(registry.resolve({"c": reader})["c"](nlp)) for _ in range(2)]
+
+    new = semi(labelled_path=str(labelled_path), unlabelled_path=str(unlabelled_path), unlabelled_ratio=0.5,
+               labelled_limit=4, unlabelled_limit=5)
+    old = semi(labeled_path=str(labelled_path), unlabeled_path=str(unlabelled_path), unlabeled_ratio=0.5,
+               labeled_limit=4, unlabeled_limit=5)
+    assert new == old
+    assert sorted(k for k in new[0] if k[0] == "L") == ["L0", "L1", "L2", "L3"] and len(new[0]) == 6
+    assert {k for seq in new for k in seq if k[0] == "U"} <= {f"U{i}" for i in range(5)}
 
 
 def test_semi_supervised_labels_follow_the_content(tmp_path, nlp):
@@ -178,7 +218,7 @@ def test_semi_supervised_labels_follow_the_content(tmp_path, nlp):
     set_mentions(detected, [(detected.text.index("a cat"), detected.text.index("a cat") + 5)])
     lab = write(tmp_path / "lab.spacy", [labelled_doc(nlp, 0), labelled_doc(nlp, 1), unlabelled_doc(nlp, 9, "L-empty")])
     unl = write(tmp_path / "unl.spacy", [labelled_doc(nlp, 5, "U-gold"), detected])
-    corpus = SemiSupervisedCorpus(lab, unl, unlabeled_ratio=1.5, gold_mentions=True, seed=0)
+    corpus = SemiSupervisedCorpus(lab, unl, unlabelled_ratio=1.5, gold_mentions=True, seed=0)
     examples = list(corpus(nlp))
     assert len(examples) == 5
     for eg in examples:
@@ -193,7 +233,7 @@ def test_semi_supervised_labels_follow_the_content(tmp_path, nlp):
     detected_eg = [eg for eg in examples if eg.reference.user_data["doc_key"] == "U-detected"][0]
     assert [s.text for s in detected_eg.predicted.spans["mentions"]] == ["a cat"]
     only_unlabelled = write(tmp_path / "none.spacy", [unlabelled_doc(nlp, 0)])
-    with pytest.raises(ConfigError, match="no doc with gold clusters"):
+    with pytest.raises(ConfigError, match=r"\[E207\]"):
         list(SemiSupervisedCorpus(only_unlabelled, unl)(nlp))
 
 
