@@ -6,7 +6,7 @@ from spacy.tokens import Doc
 from thinc.api import Model
 from thinc.types import Floats2d, Ints2d
 
-from ..errors import RegionsError
+from ..errors import Errors, RegionsError
 from ..annotation.extensions import get_doc_values
 from ..annotation.gold import doc_name
 from .mention_features import get_mention_features
@@ -161,13 +161,5 @@ class _LabelLookup(dict):
 
 def _check_feature_width(doc: Doc, width: int, feature_width: int) -> None:
     if width != feature_width:
-        expected = (
-            f"the model was trained without region features (width 0): drop the "
-            f"features or retrain with them"
-            if feature_width == 0
-            else f"the model expects width {feature_width}: use the same feature "
-            f"extractor as in training"
-        )
-        raise RegionsError(
-            f"Region features of {doc_name(doc)} have width {width}, but {expected}."
-        )
+        message = Errors.E117 if feature_width == 0 else Errors.E118
+        raise RegionsError(message.format(doc=doc_name(doc), width=width, expected=feature_width))

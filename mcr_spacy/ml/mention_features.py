@@ -8,7 +8,7 @@ import numpy
 from spacy.tokens import Doc
 from thinc.api import Model
 
-from ..errors import ConfigError
+from ..errors import ConfigError, Errors
 
 SENSES = ("NOUN", "PROPN", "PRON", "ADJ", "VERB")
 
@@ -18,16 +18,10 @@ def load_sense2vec_bytes(path: Union[str, Path]) -> bytes:
     try:
         from sense2vec import Sense2Vec
     except ImportError:
-        raise ConfigError(
-            "sense2vec features need the sense2vec package: pip install 'mcr_spacy[sense2vec]', "
-            "or set sense2vec_path = null in the [model] config."
-        ) from None
+        raise ConfigError(Errors.E120) from None
     path = Path(path)
     if not path.exists():
-        raise ConfigError(
-            f"sense2vec_path {str(path)!r} does not exist. Point it at a folder written by "
-            f"Sense2Vec.to_disk, or set it to null."
-        )
+        raise ConfigError(Errors.E121.format(path=str(path)))
     return Sense2Vec().from_disk(path).to_bytes()
 
 
@@ -68,7 +62,7 @@ def get_mention_features(model: Model) -> Optional[Callable]:
     if lookup is None:
         table = model.attrs.get("sense2vec_table")
         if table is None:
-            raise ConfigError("The model expects sense2vec features but holds no sense2vec table.")
+            raise ConfigError(Errors.E122)
         lookup = MentionSenseVectors(table)
         model.attrs["_mention_features"] = lookup
     return lookup

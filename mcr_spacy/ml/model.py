@@ -9,7 +9,7 @@ from spacy.util import registry
 from thinc.api import Model, PyTorchGradScaler
 from thinc.types import Floats2d, Floats3d, Ints2d
 
-from ..errors import ConfigError
+from ..errors import ConfigError, Errors
 from ..annotation.extensions import get_doc_values
 from ..annotation.gold import doc_name
 
@@ -62,6 +62,38 @@ class CorefOutputs:
         return [slice(int(starts[i]), int(starts[i + 1])) for i in range(len(self.lengths))]
 
 
+@dataclass
+class Targets:
+    """Training targets, one row per mention of the batch (N mentions).
+
+    doc_index: [N] the doc each mention belongs to.
+    coref_mask: [N] mention takes part in the gold coreference loss.
+    positives: [N, N] gold coreferent pairs (same doc, same gold cluster).
+    ground_target: [N, R + 1] 1 for each acceptable grounding slot (0 = no region).
+    ground_mask: [N] mention has a gold grounding target.
+    box_source, box_gold: [N, 4] normalised `x1, y1, x2, y2` of the region the
+        deltas refine and of the gold box; box_mask: [N] mention has both.
+    pseudo_mask, pseudo_positives, pseudo_ground_target, pseudo_ground_mask:
+        the same for the teacher's pseudo-labels on unlabelled docs.
+    itc_docs: docs that take part in the image-text contrastive loss (with
+        mentions and regions), as doc indices.
+    """
+
+    doc_index: numpy.ndarray
+    coref_mask: numpy.ndarray
+    positives: numpy.ndarray
+    ground_target: numpy.ndarray
+    ground_mask: numpy.ndarray
+    box_source: numpy.ndarray
+    box_gold: numpy.ndarray
+    box_mask: numpy.ndarray
+    pseudo_mask: numpy.ndarray
+    pseudo_positives: numpy.ndarray
+    pseudo_ground_target: numpy.ndarray
+    pseudo_ground_mask: numpy.ndarray
+    itc_docs: numpy.ndarray
+
+
 @registry.architectures("mcr_spacy.MultimodalCoref.v1")
 def build_multimodal_coref_model(
     tok2vec: Model[List[Doc], List[Floats2d]],
@@ -105,16 +137,11 @@ def build_multimodal_coref_model(
     mixed_precision, grad_scaler: passed to the PyTorch shim (as by PyTorchWrapper_v2).
     """
     if hidden_width % n_heads != 0:
-        raise ConfigError(
-            f"hidden_width ({hidden_width}) must be divisible by n_heads ({n_heads}); "
-            f"change one of them in the [model] config."
-        )
+        raise ConfigError(Errors.E110.format(hidden_width=hidden_width, n_heads=n_heads))
     if region_projection_rank < 0:
-        raise ConfigError(
-            f"region_projection_rank must be 0 (full rank) or positive, got {region_projection_rank}."
-        )
+        raise ConfigError(Errors.E111.format(value=region_projection_rank))
     if max_mentions_per_chunk < 1:
-        raise ConfigError("max_mentions_per_chunk must be at least 1.")
+        raise ConfigError(Errors.E112)
     return Model(
         "mcr_multimodal_coref",
         forward,
@@ -175,7 +202,7 @@ def build_torch_layer(model: Model, settings: Dict[str, Any]) -> None:
     )
     wrapper = wrap_module(module, model.attrs["mixed_precision"], model.attrs["grad_scaler"])
     if model.has_ref("torch"):
-        raise ValueError("The torch module of this model is already built.")
+        raise ValueError(Errors.E113)
     model._layers.append(wrapper)
     model.set_ref("torch", wrapper)
 
@@ -197,11 +224,7 @@ def collect_region_settings(docs: Sequence[Doc], max_labels: int) -> Tuple[Optio
             if width is None:
                 width = regions.feature_width
             elif regions.feature_width != width:
-                raise ConfigError(
-                    f"Region features of {doc_name(doc)} have width {regions.feature_width}, "
-                    f"but other docs have width {width}. All regions must come from "
-                    f"the same feature extractor."
-                )
+                raise ConfigError(Errors.E114.format(doc=doc_name(doc), width=regions.feature_width, other=width))
         for label in regions.labels or []:
             key = label.lower()
             counts[key] = counts.get(key, 0) + 1
@@ -221,7 +244,7 @@ def init(model: Model, X: Optional[MentionBatch] = None, Y: Any = None) -> None:
         elif docs:
             model.attrs["token_width"] = tok2vec.predict(docs[:1])[0].shape[1]
         else:
-            raise ConfigError("Cannot infer the tok2vec width: initialize with examples.")
+            raise ConfigError(Errors.E115)
     if model.attrs["sense2vec_path"] and model.attrs["sense2vec_table"] is None:
         from .mention_features import MentionSenseVectors, load_sense2vec_bytes
 
@@ -239,10 +262,7 @@ def forward(model: Model, inputs: MentionBatch, is_train: bool) -> Tuple[CorefOu
     docs, mentions = inputs
     tok2vec = model.get_ref("tok2vec")
     if not is_built(model):
-        raise ValueError(
-            "The multimodal_coref model is not initialized: call nlp.initialize() "
-            "(or train it) before using it."
-        )
+        raise ValueError(Errors.E116)
     tokvecs, backprop_tok2vec = tok2vec(docs, is_train)
     lengths = [len(m) for m in mentions]
     n_regions = [0 if regions is None else len(regions) for regions in get_doc_values(docs, "image_regions")]

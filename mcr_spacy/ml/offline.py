@@ -3,7 +3,7 @@ import importlib
 
 from spacy.util import registry
 
-from ..errors import ConfigError
+from ..errors import ConfigError, Errors
 
 
 @registry.misc("mcr_spacy.package_model_path.v1")
@@ -14,8 +14,5 @@ def package_model_path(package: str, function: str = "get_model_path") -> str:
     try:
         module = importlib.import_module(package)
     except ImportError:
-        raise ConfigError(
-            f"The package {package!r} that should hold the model is not installed: "
-            f"pip install {package.replace('_', '-')}"
-        ) from None
+        raise ConfigError(Errors.E123.format(package=package, distribution=package.replace("_", "-"))) from None
     return str(getattr(module, function)())

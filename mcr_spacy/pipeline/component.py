@@ -1,13 +1,14 @@
 """The `multimodal_coref` pipeline component."""
+import multiprocessing
+import os
 from contextlib import contextmanager, nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 
 import numpy
 import srsly
 from spacy import util
-from spacy.errors import Errors
+from spacy.errors import Errors as SpacyErrors
 from spacy.language import Language
 from spacy.pipeline import TrainablePipe
 from spacy.tokens import Doc, Span, SpanGroup
@@ -15,17 +16,16 @@ from spacy.training import Example, validate_examples, validate_get_examples
 from spacy.vocab import Vocab
 from thinc.api import Config, Model, Optimizer, set_dropout_rate
 
-from ..annotation.boxes import apply_deltas_many, box_iou
-from .decoding import CLUSTERERS, cluster_many
-from ..errors import AlignmentError, ConfigError
-from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX, get_doc_values, set_span_values
-from ..annotation.gold import doc_name
-from .mentions import is_sorted_unique
+from ..annotation.clusters import clear_clusters, cluster_key, get_clusters
+from ..annotation.extensions import DEFAULT_CLUSTER_PREFIX, set_span_values
+from ..errors import ConfigError, Errors
 from ..ml.model import (
     CorefOutputs, MentionBatch, build_torch_layer, collect_region_settings,
     get_model_settings, is_built, rerun_module,
 )
-from ..annotation.clusters import clear_clusters, cluster_key, get_clusters
+from .decoding import CLUSTERERS, DocPrediction, cluster_grounding, decode
+from .mentions import is_sorted_unique
+from .targets import build_targets
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -57,6 +57,28 @@ window_size = 1
 maxout_pieces = 3
 """
 DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
+# The component's settings and their defaults: the factory's default config
+# and the defaults of `MultimodalCoref.__init__` both come from here.
+DEFAULT_SETTINGS: Dict[str, Any] = {
+    "span_cluster_prefix": DEFAULT_CLUSTER_PREFIX,
+    "mentions_key": "coref_mentions",
+    "threshold": 0.5,
+    "linkage": "transitive",
+    "write_singletons": False,
+    "coref_weight": 1.0,
+    "grounding_weight": 1.0,
+    "bbox_weight": 1.0,
+    "temperature": 0.1,
+    "grounding_agreement": 0.3,
+    "itc_weight": 0.1,
+    "itc_temperature": 0.1,
+    "label_prop_weight": 1.0,
+    "pseudo_coref_threshold": 0.9,
+    "pseudo_grounding_threshold": 0.9,
+    "label_prop_warmup": 0,
+    "use_ema": True,
+    "ema_decay": 0.999,
+}
 
 
 @Language.factory(
@@ -66,24 +88,7 @@ DEFAULT_MODEL = Config().from_str(DEFAULT_MODEL_CONFIG)["model"]
     default_config={
         "model": DEFAULT_MODEL,
         "mention_getter": {"@misc": "mcr_spacy.span_group_mentions.v1", "key": "mentions"},
-        "span_cluster_prefix": DEFAULT_CLUSTER_PREFIX,
-        "mentions_key": "coref_mentions",
-        "threshold": 0.5,
-        "linkage": "transitive",
-        "write_singletons": False,
-        "coref_weight": 1.0,
-        "grounding_weight": 1.0,
-        "bbox_weight": 1.0,
-        "temperature": 0.1,
-        "grounding_agreement": 0.3,
-        "itc_weight": 0.1,
-        "itc_temperature": 0.1,
-        "label_prop_weight": 1.0,
-        "pseudo_coref_threshold": 0.9,
-        "pseudo_grounding_threshold": 0.9,
-        "label_prop_warmup": 0,
-        "use_ema": True,
-        "ema_decay": 0.999,
+        **DEFAULT_SETTINGS,
         "scorer": {"@scorers": "mcr_spacy.multimodal_coref_scorer.v1"},
     },
     default_score_weights={
@@ -155,17 +160,6 @@ def make_multimodal_coref(
     )
 
 
-@dataclass
-class DocPrediction:
-    """What the model says about one doc's mentions."""
-
-    mentions: List[Tuple[int, int]]
-    clusters: List[List[int]]
-    similarities: numpy.ndarray
-    # Per mention: {"region", "box", "score", "refined_box"} (`span._.grounding`).
-    groundings: List[Dict[str, Any]]
-
-
 class MultimodalCoref(TrainablePipe):
     """Multimodal coreference resolution and grounding in image narrations.
 
@@ -180,41 +174,39 @@ class MultimodalCoref(TrainablePipe):
         name: str = "multimodal_coref",
         *,
         mention_getter: Callable[[Doc], List[Span]],
-        span_cluster_prefix: str = DEFAULT_CLUSTER_PREFIX,
-        mentions_key: str = "coref_mentions",
-        threshold: float = 0.5,
-        linkage: str = "transitive",
-        write_singletons: bool = False,
-        coref_weight: float = 1.0,
-        grounding_weight: float = 1.0,
-        bbox_weight: float = 1.0,
-        temperature: float = 0.1,
-        grounding_agreement: float = 0.0,
-        itc_weight: float = 0.0,
-        itc_temperature: float = 0.1,
-        label_prop_weight: float = 0.0,
-        pseudo_coref_threshold: float = 0.9,
-        pseudo_grounding_threshold: float = 0.9,
-        label_prop_warmup: int = 0,
-        use_ema: bool = False,
-        ema_decay: float = 0.999,
-        scorer: Optional[Callable] = None,
+        scorer: Optional[Callable],
+        span_cluster_prefix: str = DEFAULT_SETTINGS["span_cluster_prefix"],
+        mentions_key: str = DEFAULT_SETTINGS["mentions_key"],
+        threshold: float = DEFAULT_SETTINGS["threshold"],
+        linkage: str = DEFAULT_SETTINGS["linkage"],
+        write_singletons: bool = DEFAULT_SETTINGS["write_singletons"],
+        coref_weight: float = DEFAULT_SETTINGS["coref_weight"],
+        grounding_weight: float = DEFAULT_SETTINGS["grounding_weight"],
+        bbox_weight: float = DEFAULT_SETTINGS["bbox_weight"],
+        temperature: float = DEFAULT_SETTINGS["temperature"],
+        grounding_agreement: float = DEFAULT_SETTINGS["grounding_agreement"],
+        itc_weight: float = DEFAULT_SETTINGS["itc_weight"],
+        itc_temperature: float = DEFAULT_SETTINGS["itc_temperature"],
+        label_prop_weight: float = DEFAULT_SETTINGS["label_prop_weight"],
+        pseudo_coref_threshold: float = DEFAULT_SETTINGS["pseudo_coref_threshold"],
+        pseudo_grounding_threshold: float = DEFAULT_SETTINGS["pseudo_grounding_threshold"],
+        label_prop_warmup: int = DEFAULT_SETTINGS["label_prop_warmup"],
+        use_ema: bool = DEFAULT_SETTINGS["use_ema"],
+        ema_decay: float = DEFAULT_SETTINGS["ema_decay"],
     ) -> None:
+        """Settings default to the factory's (`DEFAULT_SETTINGS`); the model,
+        the mention getter and the scorer are what the factory builds from
+        the registry (`scorer=None`: no scoring)."""
         if linkage not in CLUSTERERS:
-            raise ConfigError(
-                f"linkage must be one of {sorted(CLUSTERERS)}, got {linkage!r}."
-            )
+            raise ConfigError(Errors.E100.format(options=sorted(CLUSTERERS), linkage=linkage))
         if temperature <= 0 or itc_temperature <= 0:
-            raise ConfigError(
-                f"temperature and itc_temperature must be positive, got {temperature} "
-                f"and {itc_temperature}."
-            )
+            raise ConfigError(Errors.E101.format(temperature=temperature, itc_temperature=itc_temperature))
         if not 0.0 <= grounding_agreement <= 1.0:
-            raise ConfigError(f"grounding_agreement must be in [0, 1], got {grounding_agreement}.")
+            raise ConfigError(Errors.E102.format(value=grounding_agreement))
         if label_prop_warmup < 0:
-            raise ConfigError(f"label_prop_warmup must be 0 or a number of updates, got {label_prop_warmup}.")
+            raise ConfigError(Errors.E103.format(value=label_prop_warmup))
         if not 0.0 <= ema_decay < 1.0:
-            raise ConfigError(f"ema_decay must be in [0, 1), got {ema_decay}.")
+            raise ConfigError(Errors.E104.format(value=ema_decay))
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -244,6 +236,7 @@ class MultimodalCoref(TrainablePipe):
         self._ema = None
         self._teacher = None
         self._last_losses: Dict[str, float] = {}
+        self._threads_checked_in: Optional[int] = None
 
     # -- Prediction -----------------------------------------------------------
 
@@ -265,89 +258,34 @@ class MultimodalCoref(TrainablePipe):
 
     def _require_initialized(self) -> None:
         if not is_built(self.model):
-            raise ValueError(
-                f"The '{self.name}' component is not initialized. Call nlp.initialize() "
-                f"with training examples (or train it with `spacy train`) before using it."
-            )
+            raise ValueError(Errors.E105.format(name=self.name))
 
     def predict(self, docs: Iterable[Doc]) -> List[DocPrediction]:
         """Find mentions, score them and their groundings for a batch of docs."""
         docs = list(docs)
         self._require_initialized()
+        self._one_thread_in_worker()
         inputs, mentions = self._model_input(docs)
         with self._prediction_weights():
             outputs = self.model.predict(inputs)
-        embeddings = self.model.ops.to_numpy(outputs.embeddings)
-        # Padded region slots hold a large negative logit: their probability
-        # is 0, so one softmax over the batch equals each doc's own.
-        probs = _softmax(self.model.ops.to_numpy(outputs.ground_logits), dtype="float32")
-        deltas = self.model.ops.to_numpy(outputs.box_deltas)
-        n = probs.shape[0]
-        best = probs.argmax(axis=1) if n else numpy.zeros((0,), dtype="int64")
-        scores = probs[numpy.arange(n), best].tolist()
-        regions = get_doc_values(docs, "image_regions")
-        doc_of = numpy.repeat(numpy.arange(len(docs)), outputs.lengths)
-        grounded = numpy.nonzero(best > 0)[0]
-        slots = best - 1  # -1: no region
-        boxes = numpy.zeros((n, 4), dtype="float64")
-        refined = numpy.zeros((n, 4), dtype="float64")
-        if len(grounded):
-            # Every doc's boxes in one table: a mention's box is row
-            # first_box[doc] + slot, and its image size that of its doc.
-            with_regions = [r for r in regions if r is not None and len(r)]
-            counts = [0 if r is None else len(r) for r in regions]
-            first_box = numpy.cumsum([0] + counts[:-1])
-            all_boxes = numpy.concatenate([r.boxes for r in with_regions]).astype("float64")
-            doc_sizes = numpy.asarray(
-                [(1.0, 1.0) if r is None else r.image_size for r in regions], dtype="float64"
-            )
-            grounded_docs = doc_of[grounded]
-            boxes[grounded] = all_boxes[first_box[grounded_docs] + slots[grounded]]
-            refined[grounded] = apply_deltas_many(boxes[grounded], deltas[grounded], doc_sizes[grounded_docs])
-        groundings = [
-            {"region": slot, "box": box, "score": score, "refined_box": ref}
-            if slot >= 0
-            else {"region": None, "box": None, "score": score, "refined_box": None}
-            for slot, box, ref, score in zip(slots.tolist(), boxes.tolist(), refined.tolist(), scores)
-        ]
-        sims = self._batch_similarities(embeddings, probs, outputs.lengths, outputs.n_regions)
-        clusters = cluster_many(self.cfg["linkage"], sims, outputs.lengths, self.cfg["threshold"])
-        predictions = []
-        for i, (doc_mentions, rows) in enumerate(zip(mentions, outputs.doc_slices())):
-            n = len(doc_mentions)
-            predictions.append(DocPrediction(doc_mentions, clusters[i], sims[i, :n, :n], groundings[rows]))
-        return predictions
+        return decode(
+            docs, mentions, outputs, self.model.ops,
+            self.cfg["linkage"], self.cfg["threshold"], self.cfg["grounding_agreement"],
+        )
 
-    def _batch_similarities(
-        self, embeddings: numpy.ndarray, probs: numpy.ndarray, lengths: List[int], n_regions: List[int]
-    ) -> numpy.ndarray:
-        """Pairwise coreference scores of every doc of a batch at once (see
-        `_similarities`): [D, M, M], doc d's scores in its first `lengths[d]`
-        rows and columns."""
-        n_docs, n_slots = len(lengths), max(lengths, default=0)
-        doc_of = numpy.repeat(numpy.arange(n_docs), lengths)
-        position = numpy.arange(len(doc_of)) - (numpy.cumsum(lengths) - lengths)[doc_of]
-        padded = numpy.zeros((n_docs, n_slots, embeddings.shape[1]), dtype=embeddings.dtype)
-        padded[doc_of, position] = embeddings
-        sim = numpy.matmul(padded, padded.transpose(0, 2, 1))
-        weight = self.cfg["grounding_agreement"]
-        if weight and probs.shape[1] > 1:
-            # Regions past a doc's own have probability 0: the product over
-            # the batch's padded columns is the doc's own.
-            grounded = numpy.zeros((n_docs, n_slots, probs.shape[1] - 1), dtype=probs.dtype)
-            grounded[doc_of, position] = probs[:, 1:]
-            with_regions = numpy.asarray(n_regions) > 0
-            keep = numpy.where(with_regions, 1.0 - weight, 1.0).astype(sim.dtype)[:, None, None]
-            mix = numpy.where(with_regions, weight, 0.0)[:, None, None]
-            sim = keep * sim + mix * numpy.matmul(grounded, grounded.transpose(0, 2, 1))
-        return sim
+    def _one_thread_in_worker(self) -> None:
+        """In a worker process (`nlp.pipe(n_process=...)`), run torch on one
+        thread, as torch's DataLoader workers do: the workers share the cores,
+        and GNU OpenMP's thread pool does not survive fork() (a forked worker
+        that enters a parallel region hangs). Checked once per process."""
+        pid = os.getpid()
+        if self._threads_checked_in == pid:
+            return
+        self._threads_checked_in = pid
+        if multiprocessing.parent_process() is not None:
+            from ..ml.torch.threads import set_torch_threads
 
-    def _similarities(self, embeddings: numpy.ndarray, probs: numpy.ndarray) -> numpy.ndarray:
-        """Pairwise coreference scores of one doc's mentions: embedding cosine
-        mixed with the probability of being grounded to the same region
-        (`probs` over "no region" and the doc's regions). A doc without
-        regions has nothing to agree on: its scores are the cosines."""
-        return self._batch_similarities(embeddings, probs, [len(embeddings)], [probs.shape[1] - 1])[0]
+            set_torch_threads(1)
 
     def cluster(self, prediction: DocPrediction) -> List[List[int]]:
         """Cluster a doc's mentions from their pairwise cosine similarities."""
@@ -491,7 +429,14 @@ class MultimodalCoref(TrainablePipe):
         if outputs.embeddings.shape[0] == 0:
             self._last_losses = {name: 0.0 for name, w in weights.items() if w}
             return 0.0, outputs.with_arrays([self.model.ops.alloc(a.shape) for a in outputs.arrays])
-        targets = self._targets(examples, outputs, teacher)
+        targets = build_targets(
+            examples, outputs, teacher, self.model.ops,
+            get_mentions=self.get_mentions,
+            prefix=self.prefix,
+            agreement_weight=self.cfg["grounding_agreement"],
+            pseudo_coref_threshold=self.cfg["pseudo_coref_threshold"],
+            pseudo_grounding_threshold=self.cfg["pseudo_grounding_threshold"],
+        )
         parts, grads = loss_and_gradient(
             outputs.arrays, targets, outputs.row_docs, outputs.n_regions,
             weights, self.cfg["temperature"], self.cfg["itc_temperature"],
@@ -501,114 +446,13 @@ class MultimodalCoref(TrainablePipe):
         total = sum(weights[name] * value for name, value in parts.items())
         return float(total), outputs.with_arrays(grads)
 
-    def _targets(self, examples: List[Example], outputs: CorefOutputs, teacher: Optional[CorefOutputs]):
-        from ..ml.torch.losses import Targets
-
-        n = int(sum(outputs.lengths))
-        width = outputs.ground_logits.shape[1]
-        doc_index = numpy.zeros((n,), dtype="int64")
-        cluster = numpy.full((n,), -1, dtype="int64")
-        coref_mask = numpy.zeros((n,), dtype="bool")
-        ground_target = numpy.zeros((n, width), dtype="float32")
-        ground_mask = numpy.zeros((n,), dtype="bool")
-        box_source = numpy.zeros((n, 4), dtype="float32")
-        box_gold = numpy.zeros((n, 4), dtype="float32")
-        box_mask = numpy.zeros((n,), dtype="bool")
-        pseudo_mask = numpy.zeros((n,), dtype="bool")
-        pseudo_positives = numpy.zeros((n, n), dtype="bool")
-        pseudo_ground_target = numpy.zeros((n, width), dtype="float32")
-        pseudo_ground_mask = numpy.zeros((n,), dtype="bool")
-        itc_docs = []
-        if teacher is not None:
-            teacher_emb = self.model.ops.to_numpy(teacher.embeddings)
-            teacher_logits = self.model.ops.to_numpy(teacher.ground_logits)
-        for i, (eg, rows) in enumerate(zip(examples, outputs.doc_slices())):
-            doc_index[rows] = i
-            regions = eg.predicted._.image_regions
-            if rows.stop > rows.start and regions is not None and len(regions):
-                itc_docs.append(i)
-            gold = self._gold_by_mention(eg)
-            if gold is None:
-                if teacher is not None and rows.stop > rows.start:
-                    pseudo_mask[rows] = True
-                    probs = _softmax(teacher_logits[rows, : outputs.n_regions[i] + 1])
-                    sim = self._similarities(teacher_emb[rows], probs)
-                    pseudo_positives[rows, rows] = sim > self.cfg["pseudo_coref_threshold"]
-                    confident = probs.max(axis=1) > self.cfg["pseudo_grounding_threshold"]
-                    for j in numpy.nonzero(confident)[0].tolist():
-                        pseudo_ground_target[rows.start + j, int(probs[j].argmax())] = 1.0
-                        pseudo_ground_mask[rows.start + j] = True
-                continue
-            coref_mask[rows] = True
-            mentions = self.get_mentions(eg.predicted)
-            for j, key in zip(range(rows.start, rows.stop), mentions):
-                if key not in gold:
-                    continue
-                cluster_id, grounding = gold[key]
-                cluster[j] = cluster_id
-                if grounding is None or "boxes" not in grounding:
-                    continue
-                ground_mask[j] = True
-                gold_boxes = numpy.asarray(list(grounding["boxes"]), dtype="float32").reshape((-1, 4))
-                if regions is None or len(regions) == 0 or len(gold_boxes) == 0:
-                    ground_target[j, 0] = 1.0
-                    continue
-                iou = box_iou(gold_boxes, regions.boxes)
-                best = iou.argmax(axis=1)
-                for g, r in enumerate(best.tolist()):
-                    if iou[g, r] > 0:
-                        ground_target[j, r + 1] = 1.0
-                if not ground_target[j].any():
-                    ground_target[j, 0] = 1.0
-                    continue
-                g, r = numpy.unravel_index(int(iou.argmax()), iou.shape)
-                size = numpy.asarray(regions.image_size * 2, dtype="float32")
-                box_source[j] = regions.normalized_boxes()[r, :4]
-                box_gold[j] = numpy.clip(gold_boxes[g] / size, 0.0, 1.0)
-                box_mask[j] = True
-        positives = (cluster[:, None] == cluster[None, :]) & (cluster[:, None] >= 0)
-        positives &= doc_index[:, None] == doc_index[None, :]
-        numpy.fill_diagonal(pseudo_positives, False)
-        return Targets(
-            doc_index, coref_mask, positives, ground_target, ground_mask, box_source,
-            box_gold, box_mask, pseudo_mask, pseudo_positives, pseudo_ground_target,
-            pseudo_ground_mask, numpy.asarray(itc_docs, dtype="int64"),
-        )
-
-    def _gold_by_mention(self, eg: Example) -> Optional[Dict[Tuple[int, int], Tuple[int, Any]]]:
-        """Gold cluster index and grounding per predicted-doc token offsets, or
-        None when the reference has no gold clusters (an unlabelled example)."""
-        clusters = get_clusters(eg.reference, self.prefix)
-        if not clusters:
-            return None
-        if eg.reference.text != eg.predicted.text:
-            raise AlignmentError(
-                f"The gold clusters of {doc_name(eg.reference)} are on a different text "
-                f"than the predicted doc ({doc_name(eg.predicted)}). Build both docs of "
-                f"the Example from the same text."
-            )
-        gold = {}
-        for c, cluster in enumerate(clusters):
-            for span in cluster:
-                pred = eg.predicted.char_span(span.start_char, span.end_char)
-                if pred is None:
-                    pred = eg.predicted.char_span(span.start_char, span.end_char, alignment_mode="expand")
-                if pred is None:
-                    raise AlignmentError(
-                        f"Gold mention {span.text!r} at characters [{span.start_char}, "
-                        f"{span.end_char}) of {doc_name(eg.reference)} does not map onto "
-                        f"the predicted doc's tokens. Check the gold offsets."
-                    )
-                gold[(pred.start, pred.end)] = (c, span._.grounding)
-        return gold
-
     def add_label(self, label: str) -> int:
-        raise NotImplementedError(Errors.E931.format(parent="MultimodalCoref", method="add_label", name=self.name))
+        raise NotImplementedError(SpacyErrors.E931.format(parent="MultimodalCoref", method="add_label", name=self.name))
 
     def score(self, examples: Iterable[Example], **kwargs) -> Dict[str, Any]:
         validate_examples(examples, "MultimodalCoref.score")
         if self.scorer is None:
-            raise ConfigError(f"The '{self.name}' component has no scorer configured.")
+            raise ConfigError(Errors.E108.format(name=self.name))
         return self.scorer(
             examples,
             span_cluster_prefix=self.prefix,
@@ -618,10 +462,17 @@ class MultimodalCoref(TrainablePipe):
 
     # -- Serialization --------------------------------------------------------
 
-    def _build_from_cfg(self) -> None:
+    def _load_model(self, model_bytes: bytes) -> None:
+        """Build the torch module with the widths in `cfg` (unless built),
+        then load the weights; the moving average starts afresh."""
         settings = self.cfg.get("model_settings")
         if settings is not None and not is_built(self.model):
             build_torch_layer(self.model, settings)
+        self._ema = None
+        try:
+            self.model.from_bytes(model_bytes)
+        except AttributeError:
+            raise ValueError(SpacyErrors.E149) from None
 
     def to_bytes(self, *, exclude=tuple()) -> bytes:
         serialize = {
@@ -643,12 +494,7 @@ class MultimodalCoref(TrainablePipe):
         if "vocab" not in exclude and "vocab" in msg:
             self.vocab.from_bytes(msg["vocab"], exclude=exclude)
         if "model" not in exclude and "model" in msg:
-            self._build_from_cfg()
-            self._ema = None
-            try:
-                self.model.from_bytes(msg["model"])
-            except AttributeError:
-                raise ValueError(Errors.E149) from None
+            self._load_model(msg["model"])
         return self
 
     def to_disk(self, path, *, exclude=tuple()) -> None:
@@ -667,39 +513,13 @@ class MultimodalCoref(TrainablePipe):
             if p.exists():
                 self.cfg.update(srsly.read_json(p))
 
-        def load_model(p: Path) -> None:
-            self._build_from_cfg()
-            self._ema = None
-            try:
-                with p.open("rb") as file_:
-                    self.model.from_bytes(file_.read())
-            except AttributeError:
-                raise ValueError(Errors.E149) from None
-
         deserialize = {
             "cfg": load_cfg,
             "vocab": lambda p: self.vocab.from_disk(p, exclude=exclude),
-            "model": load_model,
+            "model": lambda p: self._load_model(p.read_bytes()),
         }
         util.from_disk(path, deserialize, exclude)
         return self
-
-
-def _softmax(logits: numpy.ndarray, dtype: str = "float64") -> numpy.ndarray:
-    logits = numpy.asarray(logits, dtype=dtype)
-    if logits.shape[0] == 0:
-        return logits
-    exp = numpy.exp(logits - logits.max(axis=1, keepdims=True))
-    exp /= exp.sum(axis=1, keepdims=True)
-    return exp
-
-
-def cluster_grounding(groundings: List[Dict[str, Any]]) -> Dict[str, Any]:
-    """A cluster's grounding: that of its most confident mention grounded to a
-    region, or of its most confident mention when none is."""
-    grounded = [g for g in groundings if g["region"] is not None]
-    pool = grounded or groundings
-    return max(pool, key=lambda g: g["score"])
 
 
 def find_coref_component(nlp: Language) -> Tuple[str, MultimodalCoref]:
@@ -707,4 +527,4 @@ def find_coref_component(nlp: Language) -> Tuple[str, MultimodalCoref]:
     for name, pipe in nlp.pipeline:
         if isinstance(pipe, MultimodalCoref):
             return name, pipe
-    raise ConfigError("The pipeline has no multimodal_coref component.")
+    raise ConfigError(Errors.E109)

@@ -1,7 +1,16 @@
-"""Clustering mentions from their pairwise coreference scores."""
-from typing import List, Sequence
+"""From the model's outputs to predictions: pairwise coreference scores,
+clusters, each mention's region and refined box."""
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy
+from scipy.special import softmax
+from spacy.tokens import Doc
+
+from ..annotation.boxes import apply_deltas_many
+from ..annotation.extensions import get_doc_values
+from ..annotation.regions import ImageRegions
+from ..ml.model import CorefOutputs
 
 
 class UnionFind:
@@ -100,3 +109,117 @@ def cluster_many(linkage: str, scores: numpy.ndarray, lengths: Sequence[int], th
     if linkage == "transitive":
         return cluster_transitive_many(scores, lengths, threshold)
     return [CLUSTERERS[linkage](scores[d, :n, :n], threshold) for d, n in enumerate(lengths)]
+
+
+@dataclass
+class DocPrediction:
+    """What the model says about one doc's mentions."""
+
+    mentions: List[Tuple[int, int]]
+    clusters: List[List[int]]
+    similarities: numpy.ndarray
+    # Per mention: {"region", "box", "score", "refined_box"} (`span._.grounding`).
+    groundings: List[Dict[str, Any]]
+
+
+def grounding_probs(logits: numpy.ndarray, dtype: str = "float64") -> numpy.ndarray:
+    """Softmax of grounding logits [N, R + 1] over "no region" and the regions."""
+    return softmax(numpy.asarray(logits, dtype=dtype), axis=1)
+
+
+def batch_similarities(
+    embeddings: numpy.ndarray, probs: numpy.ndarray, lengths: Sequence[int],
+    n_regions: Sequence[int], agreement_weight: float,
+) -> numpy.ndarray:
+    """Pairwise coreference scores of every doc of a batch at once (see
+    `similarities`): [D, M, M], doc d's scores in its first `lengths[d]`
+    rows and columns."""
+    n_docs, n_slots = len(lengths), max(lengths, default=0)
+    doc_of = numpy.repeat(numpy.arange(n_docs), lengths)
+    position = numpy.arange(len(doc_of)) - (numpy.cumsum(lengths) - lengths)[doc_of]
+    padded = numpy.zeros((n_docs, n_slots, embeddings.shape[1]), dtype=embeddings.dtype)
+    padded[doc_of, position] = embeddings
+    sim = numpy.matmul(padded, padded.transpose(0, 2, 1))
+    if agreement_weight and probs.shape[1] > 1:
+        # Regions past a doc's own have probability 0: the product over
+        # the batch's padded columns is the doc's own.
+        grounded = numpy.zeros((n_docs, n_slots, probs.shape[1] - 1), dtype=probs.dtype)
+        grounded[doc_of, position] = probs[:, 1:]
+        with_regions = numpy.asarray(n_regions) > 0
+        keep = numpy.where(with_regions, 1.0 - agreement_weight, 1.0).astype(sim.dtype)[:, None, None]
+        mix = numpy.where(with_regions, agreement_weight, 0.0)[:, None, None]
+        sim = keep * sim + mix * numpy.matmul(grounded, grounded.transpose(0, 2, 1))
+    return sim
+
+
+def similarities(embeddings: numpy.ndarray, probs: numpy.ndarray, agreement_weight: float) -> numpy.ndarray:
+    """Pairwise coreference scores of one doc's mentions: embedding cosine
+    mixed (by `agreement_weight`) with the probability of being grounded to
+    the same region (`probs` over "no region" and the doc's regions). A doc
+    without regions has nothing to agree on: its scores are the cosines."""
+    return batch_similarities(embeddings, probs, [len(embeddings)], [probs.shape[1] - 1], agreement_weight)[0]
+
+
+def ground_mentions(
+    regions: Sequence[Optional[ImageRegions]], lengths: Sequence[int],
+    probs: numpy.ndarray, deltas: numpy.ndarray,
+) -> List[Dict[str, Any]]:
+    """Every mention's grounding (mentions of all docs in order): its most
+    probable slot, the region's box and the box refined by the mention's
+    deltas, or no region when "no region" wins."""
+    n = probs.shape[0]
+    best = probs.argmax(axis=1) if n else numpy.zeros((0,), dtype="int64")
+    scores = probs[numpy.arange(n), best].tolist()
+    doc_of = numpy.repeat(numpy.arange(len(regions)), lengths)
+    grounded = numpy.nonzero(best > 0)[0]
+    slots = best - 1  # -1: no region
+    boxes = numpy.zeros((n, 4), dtype="float64")
+    refined = numpy.zeros((n, 4), dtype="float64")
+    if len(grounded):
+        # Every doc's boxes in one table: a mention's box is row
+        # first_box[doc] + slot, and its image size that of its doc.
+        with_regions = [r for r in regions if r is not None and len(r)]
+        counts = [0 if r is None else len(r) for r in regions]
+        first_box = numpy.cumsum([0] + counts[:-1])
+        all_boxes = numpy.concatenate([r.boxes for r in with_regions]).astype("float64")
+        doc_sizes = numpy.asarray(
+            [(1.0, 1.0) if r is None else r.image_size for r in regions], dtype="float64"
+        )
+        grounded_docs = doc_of[grounded]
+        boxes[grounded] = all_boxes[first_box[grounded_docs] + slots[grounded]]
+        refined[grounded] = apply_deltas_many(boxes[grounded], deltas[grounded], doc_sizes[grounded_docs])
+    return [
+        {"region": slot, "box": box, "score": score, "refined_box": ref}
+        if slot >= 0
+        else {"region": None, "box": None, "score": score, "refined_box": None}
+        for slot, box, ref, score in zip(slots.tolist(), boxes.tolist(), refined.tolist(), scores)
+    ]
+
+
+def decode(
+    docs: List[Doc], mentions: List[List[Tuple[int, int]]], outputs: CorefOutputs, ops: Any,
+    linkage: str, threshold: float, agreement_weight: float,
+) -> List[DocPrediction]:
+    """The predictions of a batch of docs from the model's outputs on their
+    `mentions`: groundings, pairwise scores and clusters by `linkage`."""
+    embeddings = ops.to_numpy(outputs.embeddings)
+    # Padded region slots hold a large negative logit: their probability
+    # is 0, so one softmax over the batch equals each doc's own.
+    probs = grounding_probs(ops.to_numpy(outputs.ground_logits), dtype="float32")
+    regions = get_doc_values(docs, "image_regions")
+    groundings = ground_mentions(regions, outputs.lengths, probs, ops.to_numpy(outputs.box_deltas))
+    sims = batch_similarities(embeddings, probs, outputs.lengths, outputs.n_regions, agreement_weight)
+    clusters = cluster_many(linkage, sims, outputs.lengths, threshold)
+    predictions = []
+    for i, (doc_mentions, rows) in enumerate(zip(mentions, outputs.doc_slices())):
+        n = len(doc_mentions)
+        predictions.append(DocPrediction(doc_mentions, clusters[i], sims[i, :n, :n], groundings[rows]))
+    return predictions
+
+
+def cluster_grounding(groundings: List[Dict[str, Any]]) -> Dict[str, Any]:
+    """A cluster's grounding: that of its most confident mention grounded to a
+    region, or of its most confident mention when none is."""
+    grounded = [g for g in groundings if g["region"] is not None]
+    pool = grounded or groundings
+    return max(pool, key=lambda g: g["score"])

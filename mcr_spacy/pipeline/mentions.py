@@ -5,7 +5,7 @@ from spacy.tokens import Doc, Span
 from spacy.util import registry
 
 from ..defaults import MENTION_PRONOUNS, MENTION_STOP_LIST
-from ..errors import ConfigError
+from ..errors import ConfigError, Errors
 from ..annotation.gold import DEFAULT_MENTIONS_KEY, doc_name
 
 MentionGetter = Callable[[Doc], List[Span]]
@@ -51,12 +51,7 @@ def create_noun_chunk_mentions(
         if len(doc) == 0:
             return []
         if not doc.has_annotation("DEP"):
-            raise ConfigError(
-                f"noun_chunk_mentions needs a dependency parse, but {doc_name(doc)} "
-                f"has none. Put a parser (e.g. from en_core_web_sm, via `source`) "
-                f"before multimodal_coref, or use mcr_spacy.span_group_mentions.v1 "
-                f"with mentions in doc.spans."
-            )
+            raise ConfigError(Errors.E119.format(doc=doc_name(doc)))
         spans = [chunk for chunk in doc.noun_chunks if chunk.text.lower() not in stops]
         if include_pronouns:
             covered = set()

@@ -5,7 +5,6 @@ from spacy.language import Language
 from spacy.training import Example
 
 from .component import find_coref_component
-from ..errors import ConfigError
 
 
 def tune_threshold(

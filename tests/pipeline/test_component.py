@@ -1,11 +1,15 @@
+import inspect
+
 import numpy
 import pytest
 import spacy
+from spacy.language import Language
 from spacy.tokens import Doc, DocBin
 from spacy.training import Example
 
-from mcr_spacy import AlignmentError, ImageRegions, RegionsError, annotate_gold, make_example
+from mcr_spacy import AlignmentError, ConfigError, ImageRegions, RegionsError, annotate_gold, make_example
 from mcr_spacy.annotation.boxes import box_iou
+from mcr_spacy.pipeline.component import MultimodalCoref, find_coref_component
 
 from ..util import SMALL_MODEL, cluster_sets, coref_nlp, make_examples, predictions
 
@@ -39,10 +43,54 @@ def test_add_pipe():
     assert coref.cfg["threshold"] == 0.5
 
 
+def test_class_defaults_are_the_factory_defaults():
+    """Constructing the class directly gives the component `add_pipe` gives:
+    every setting with a default in `__init__` has the factory's default, and
+    the arguments without one are those the factory builds from the registry."""
+    factory = Language.get_factory_meta("multimodal_coref").default_config
+    params = inspect.signature(MultimodalCoref.__init__).parameters
+    defaults = {key: p.default for key, p in params.items() if p.default is not p.empty and key != "name"}
+    from_registry = {"model", "mention_getter", "scorer"}
+    assert set(defaults) == set(factory) - from_registry
+    for key, value in defaults.items():
+        assert (value, type(value)) == (factory[key], type(factory[key])), key
+    assert {key for key, p in params.items() if p.default is p.empty} == {"self", "vocab"} | from_registry
+    nlp = spacy.blank("en")
+    piped = nlp.add_pipe("multimodal_coref")
+    direct = MultimodalCoref(nlp.vocab, piped.model, mention_getter=piped.mention_getter, scorer=None)
+    assert direct.cfg == piped.cfg
+
+
+@pytest.mark.parametrize(
+    "setting,code",
+    [
+        ({"linkage": "single"}, "E100"),
+        ({"temperature": 0.0}, "E101"),
+        ({"itc_temperature": -1.0}, "E101"),
+        ({"grounding_agreement": 1.5}, "E102"),
+        ({"label_prop_warmup": -1}, "E103"),
+        ({"ema_decay": 1.0}, "E104"),
+    ],
+)
+def test_bad_settings_are_refused(setting, code):
+    with pytest.raises(ConfigError, match=rf"\[{code}\]"):
+        make_nlp(**setting)
+
+
+def test_missing_component_and_scorer_are_refused(trained):
+    nlp, examples = trained
+    with pytest.raises(ConfigError, match=r"\[E109\]"):
+        find_coref_component(spacy.blank("en"))
+    coref = nlp.get_pipe("multimodal_coref")
+    unscored = MultimodalCoref(nlp.vocab, coref.model, mention_getter=coref.mention_getter, scorer=None)
+    with pytest.raises(ConfigError, match=r"\[E108\]"):
+        unscored.score(examples)
+
+
 def test_not_initialized():
     nlp = make_nlp()
     doc = make_examples(nlp, n=1)[0].predicted
-    with pytest.raises(ValueError, match="not initialized"):
+    with pytest.raises(ValueError, match=r"\[E105\]"):
         nlp(doc)
 
 
@@ -229,7 +277,7 @@ def test_wrong_feature_width_is_refused(trained):
     doc._.image_regions = ImageRegions(
         full.boxes, features=numpy.zeros((3, 7)), image_size=full.image_size, image_id="bad-width"
     )
-    with pytest.raises(RegionsError, match=r"'bad-width'.*width 7.*expects width 16"):
+    with pytest.raises(RegionsError, match=r"\[E118\]"):
         nlp(doc)
 
 
@@ -253,7 +301,7 @@ def test_gold_on_a_different_text_is_refused(trained):
     eg = examples[0]
     other = Example(nlp.make_doc("A different text entirely, about a dog."), eg.reference)
     other.predicted.spans["mentions"] = [other.predicted[0:2]]
-    with pytest.raises(AlignmentError, match="different text"):
+    with pytest.raises(AlignmentError, match=r"\[E106\]"):
         nlp.get_pipe("multimodal_coref").update([other])
 
 
@@ -330,7 +378,7 @@ def test_cheap_region_encoder(tmp_path):
 
 
 def test_negative_projection_rank_is_refused():
-    with pytest.raises(Exception, match="region_projection_rank"):
+    with pytest.raises(ConfigError, match=r"\[E111\]"):
         make_nlp(model={**SMALL_MODEL, "region_projection_rank": -1})
 
 

@@ -1,3 +1,5 @@
+import math
+
 import numpy
 import pytest
 
@@ -37,16 +39,31 @@ def test_order_independent_and_empty():
 
 
 def test_apply_deltas_many_with_one_image_size_per_box():
+    """Each box is refined in its own image's normalised coordinates and
+    clipped to its own image; the expected boxes are worked out by hand."""
     from mcr_spacy.annotation.boxes import apply_deltas, apply_deltas_many
 
-    rng = numpy.random.default_rng(0)
-    boxes = numpy.asarray([[10, 20, 60, 90], [0, 0, 300, 200], [5, 5, 6, 7]], dtype="float64")
-    deltas = rng.normal(0, 1, (3, 4))
-    sizes = numpy.asarray([[100, 120], [320, 240], [50, 40]], dtype="float64")
-    batched = apply_deltas_many(boxes, deltas, sizes)
-    for box, delta, size, got in zip(boxes, deltas, sizes, batched):
-        assert got.tolist() == pytest.approx(apply_deltas(box, delta, size))
-        assert (got >= 0).all() and got[2] <= size[0] and got[3] <= size[1]
+    double = 5 * math.log(2.0)  # dw, dh of a scale x2 (delta weight 5)
+    boxes = [
+        [10, 20, 60, 90],  # moved right by its width (dx 10 = 1 width): clipped at x = 100
+        [0, 0, 300, 200],  # twice as wide about its centre: clipped to its 320-wide image
+        [5, 5, 6, 7],  # moved up by half its height
+        [10, 10, 10, 10],  # zero size: width and height count as 1e-4 of the image
+        [50, 50, 50.1, 50.1],  # dw, dh far past the clamp: x 1000 / 16, not x e^10
+    ]
+    deltas = [[10, 0, 0, 0], [0, 0, double, 0], [0, -5, 0, 0], [0, 0, 0, 0], [0, 0, 50, 50]]
+    sizes = [[100, 120], [320, 240], [50, 40], [100, 100], [100, 100]]
+    expected = [
+        [60, 20, 100, 90],
+        [0, 0, 320, 200],
+        [5, 4, 6, 6],
+        [10, 10, 10.01, 10.01],
+        [50.05 - 0.1 * 62.5 / 2] * 2 + [50.05 + 0.1 * 62.5 / 2] * 2,
+    ]
+    batched = apply_deltas_many(numpy.asarray(boxes, dtype="float64"), deltas, numpy.asarray(sizes, dtype="float64"))
+    assert batched.tolist() == [pytest.approx(box, abs=1e-9) for box in expected]
+    for box, delta, size, want in zip(boxes, deltas, sizes, expected):
+        assert apply_deltas(box, delta, size) == pytest.approx(want, abs=1e-9)
 
 
 def union_find_clusters(m, threshold):

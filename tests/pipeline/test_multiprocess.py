@@ -1,7 +1,10 @@
 """nlp.pipe(n_process=2) with the multimodal_coref component gives the same
-docs as one process (torch in forked worker processes)."""
+docs as one process (torch in forked worker processes), and a worker process
+runs torch on one thread."""
 import json
+import multiprocessing
 import os
+import queue as queue_module
 import signal
 import subprocess
 import sys
@@ -84,3 +87,70 @@ def test_pipe_n_process_equals_one_process(tmp_path):
             assert box_a == pytest.approx(box_b, abs=1e-3)
     # The doc without an image grounds every mention to "no region".
     assert all(region is None for region in one[3]["regions"])
+
+
+def predict_and_report_threads(coref, doc, queue):
+    """In a worker process: predict, then report torch's thread count."""
+    import torch
+
+    coref.predict([doc])
+    queue.put(torch.get_num_threads())
+
+
+def start_and_report_threads(queue):
+    """In a spawned worker process (nothing inherited): torch starts with
+    several threads, the component's first prediction check leaves one."""
+    import spacy
+    import torch
+
+    import mcr_spacy  # noqa: F401  (registers the factory)
+
+    torch.set_num_threads(3)
+    coref = spacy.blank("en").add_pipe("multimodal_coref")
+    coref._one_thread_in_worker()
+    queue.put(torch.get_num_threads())
+
+
+def threads_in_worker(context: str, target, *args) -> int:
+    ctx = multiprocessing.get_context(context)
+    queue = ctx.Queue()
+    proc = ctx.Process(target=target, args=args + (queue,))
+    proc.start()
+    try:
+        return queue.get(timeout=120)
+    except queue_module.Empty:
+        pytest.fail(f"the {context} worker did not report: it hung or failed")
+    finally:
+        proc.join(timeout=10)
+        if proc.is_alive():
+            proc.kill()
+
+
+def test_forked_worker_predicts_on_one_thread():
+    """A forked worker inherits torch's thread count; its first prediction
+    sets one thread. The parent keeps its own."""
+    import torch
+
+    from ..util import coref_nlp, make_examples
+
+    nlp = coref_nlp()
+    examples = make_examples(nlp, n=2)
+    nlp.initialize(lambda: examples)
+    coref = nlp.get_pipe("multimodal_coref")
+    doc = examples[0].predicted
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        coref.predict([doc])
+        assert torch.get_num_threads() == 2
+        assert threads_in_worker("fork", predict_and_report_threads, coref, doc) == 1
+        coref.predict([doc])
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_spawned_worker_uses_one_thread():
+    """With the spawn start method no fork hook would run: the check in the
+    component covers it."""
+    assert threads_in_worker("spawn", start_and_report_threads) == 1

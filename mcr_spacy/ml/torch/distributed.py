@@ -13,7 +13,7 @@ import torch.distributed as dist
 from thinc.api import Model, Optimizer, torch2xp, xp2torch
 from thinc.shims import PyTorchShim
 
-from ...errors import ConfigError
+from ...errors import ConfigError, Errors
 
 
 @dataclass
@@ -37,7 +37,7 @@ def init_process_group(backend: Optional[str] = None, use_gpu: bool = False, tim
     if backend is None:
         backend = "nccl" if use_gpu else "gloo"
     if backend == "nccl" and not torch.cuda.is_available():
-        raise ConfigError("The NCCL backend needs CUDA GPUs; train on CPU with --backend gloo.")
+        raise ConfigError(Errors.E124)
     if use_gpu:
         torch.cuda.set_device(local_rank)
     if not dist.is_initialized():
@@ -169,10 +169,7 @@ class GradientSync:
                     (f"{a} vs {b}" for a, b in zip(signatures[0], other) if a != b),
                     f"{len(signatures[0])} vs {len(other)} parameters",
                 )
-                raise ConfigError(
-                    f"Rank {rank} built a different model than rank 0 ({diff}). Every rank "
-                    f"must initialize from the same config and the same training corpus."
-                )
+                raise ConfigError(Errors.E125.format(rank=rank, diff=diff))
 
     def broadcast_params(self, src: int = 0) -> None:
         """Copy rank `src`'s parameters to every rank."""

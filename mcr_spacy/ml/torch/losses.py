@@ -1,44 +1,12 @@
 """Training objectives, computed with torch autograd on the model's outputs."""
-from dataclasses import dataclass
-from typing import Dict, Optional, Tuple
+from typing import Dict, Tuple
 
 import numpy
 import torch
 from thinc.api import torch2xp, xp2torch
 
 from ...annotation.boxes import DELTA_SCALE_CLAMP, DELTA_WEIGHTS
-
-
-@dataclass
-class Targets:
-    """Training targets, one row per mention of the batch (N mentions).
-
-    doc_index: [N] the doc each mention belongs to.
-    coref_mask: [N] mention takes part in the gold coreference loss.
-    positives: [N, N] gold coreferent pairs (same doc, same gold cluster).
-    ground_target: [N, R + 1] 1 for each acceptable grounding slot (0 = no region).
-    ground_mask: [N] mention has a gold grounding target.
-    box_source, box_gold: [N, 4] normalised `x1, y1, x2, y2` of the region the
-        deltas refine and of the gold box; box_mask: [N] mention has both.
-    pseudo_mask, pseudo_positives, pseudo_ground_target, pseudo_ground_mask:
-        the same for the teacher's pseudo-labels on unlabelled docs.
-    itc_docs: docs that take part in the image-text contrastive loss (with
-        mentions and regions), as doc indices.
-    """
-
-    doc_index: numpy.ndarray
-    coref_mask: numpy.ndarray
-    positives: numpy.ndarray
-    ground_target: numpy.ndarray
-    ground_mask: numpy.ndarray
-    box_source: numpy.ndarray
-    box_gold: numpy.ndarray
-    box_mask: numpy.ndarray
-    pseudo_mask: numpy.ndarray
-    pseudo_positives: numpy.ndarray
-    pseudo_ground_target: numpy.ndarray
-    pseudo_ground_mask: numpy.ndarray
-    itc_docs: numpy.ndarray
+from ..model import Targets
 
 
 def coreference_similarity(

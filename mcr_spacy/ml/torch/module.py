@@ -1,20 +1,8 @@
 """The PyTorch cross-modal module: region encoder, mention-region fusion and heads."""
-import os
 from typing import Optional, Sequence, Tuple
 
 import torch
 from torch import nn
-
-
-def _one_thread_after_fork() -> None:
-    """GNU OpenMP's thread pool does not survive fork(): a forked worker
-    (nlp.pipe(n_process=...)) that enters a parallel region hangs. Workers run
-    one thread each, as torch's own DataLoader workers do."""
-    torch.set_num_threads(1)
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_one_thread_after_fork)
 
 NEG_INF = -1e4  # large enough to zero a softmax slot, small enough for float16
 

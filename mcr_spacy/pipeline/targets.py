@@ -1,0 +1,126 @@
+"""From gold annotation to training targets: what `MultimodalCoref.update`
+learns from a batch of examples (gold clusters, gold boxes, and the EMA
+teacher's pseudo-labels on unlabelled examples)."""
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy
+from spacy.tokens import Doc
+from spacy.training import Example
+
+from ..annotation.boxes import box_iou
+from ..annotation.clusters import get_clusters
+from ..annotation.gold import doc_name
+from ..errors import AlignmentError, Errors
+from ..ml.model import CorefOutputs, Targets
+from .decoding import grounding_probs, similarities
+
+GoldByMention = Dict[Tuple[int, int], Tuple[int, Any]]
+
+
+def gold_by_mention(eg: Example, prefix: str) -> Optional[GoldByMention]:
+    """Gold cluster index and grounding per predicted-doc token offsets, or
+    None when the reference has no gold clusters (an unlabelled example)."""
+    clusters = get_clusters(eg.reference, prefix)
+    if not clusters:
+        return None
+    if eg.reference.text != eg.predicted.text:
+        raise AlignmentError(Errors.E106.format(reference=doc_name(eg.reference), predicted=doc_name(eg.predicted)))
+    gold = {}
+    for c, cluster in enumerate(clusters):
+        for span in cluster:
+            pred = eg.predicted.char_span(span.start_char, span.end_char)
+            if pred is None:
+                pred = eg.predicted.char_span(span.start_char, span.end_char, alignment_mode="expand")
+            if pred is None:
+                raise AlignmentError(Errors.E107.format(
+                    text=span.text, start=span.start_char, end=span.end_char, doc=doc_name(eg.reference)
+                ))
+            gold[(pred.start, pred.end)] = (c, span._.grounding)
+    return gold
+
+
+def build_targets(
+    examples: List[Example],
+    outputs: CorefOutputs,
+    teacher: Optional[CorefOutputs],
+    ops: Any,
+    *,
+    get_mentions: Callable[[Doc], List[Tuple[int, int]]],
+    prefix: str,
+    agreement_weight: float,
+    pseudo_coref_threshold: float,
+    pseudo_grounding_threshold: float,
+) -> Targets:
+    """The training targets of a batch: gold coreferent pairs, acceptable
+    grounding slots and box targets of the labelled examples' mentions
+    (`get_mentions` of their predicted docs, in the order of `outputs`), and
+    the `teacher`'s confident pairs and groundings on the unlabelled ones."""
+    n = int(sum(outputs.lengths))
+    width = outputs.ground_logits.shape[1]
+    doc_index = numpy.zeros((n,), dtype="int64")
+    cluster = numpy.full((n,), -1, dtype="int64")
+    coref_mask = numpy.zeros((n,), dtype="bool")
+    ground_target = numpy.zeros((n, width), dtype="float32")
+    ground_mask = numpy.zeros((n,), dtype="bool")
+    box_source = numpy.zeros((n, 4), dtype="float32")
+    box_gold = numpy.zeros((n, 4), dtype="float32")
+    box_mask = numpy.zeros((n,), dtype="bool")
+    pseudo_mask = numpy.zeros((n,), dtype="bool")
+    pseudo_positives = numpy.zeros((n, n), dtype="bool")
+    pseudo_ground_target = numpy.zeros((n, width), dtype="float32")
+    pseudo_ground_mask = numpy.zeros((n,), dtype="bool")
+    itc_docs = []
+    if teacher is not None:
+        teacher_emb = ops.to_numpy(teacher.embeddings)
+        teacher_logits = ops.to_numpy(teacher.ground_logits)
+    for i, (eg, rows) in enumerate(zip(examples, outputs.doc_slices())):
+        doc_index[rows] = i
+        regions = eg.predicted._.image_regions
+        if rows.stop > rows.start and regions is not None and len(regions):
+            itc_docs.append(i)
+        gold = gold_by_mention(eg, prefix)
+        if gold is None:
+            if teacher is not None and rows.stop > rows.start:
+                pseudo_mask[rows] = True
+                probs = grounding_probs(teacher_logits[rows, : outputs.n_regions[i] + 1])
+                sim = similarities(teacher_emb[rows], probs, agreement_weight)
+                pseudo_positives[rows, rows] = sim > pseudo_coref_threshold
+                confident = probs.max(axis=1) > pseudo_grounding_threshold
+                for j in numpy.nonzero(confident)[0].tolist():
+                    pseudo_ground_target[rows.start + j, int(probs[j].argmax())] = 1.0
+                    pseudo_ground_mask[rows.start + j] = True
+            continue
+        coref_mask[rows] = True
+        for j, key in zip(range(rows.start, rows.stop), get_mentions(eg.predicted)):
+            if key not in gold:
+                continue
+            cluster_id, grounding = gold[key]
+            cluster[j] = cluster_id
+            if grounding is None or "boxes" not in grounding:
+                continue
+            ground_mask[j] = True
+            gold_boxes = numpy.asarray(list(grounding["boxes"]), dtype="float32").reshape((-1, 4))
+            if regions is None or len(regions) == 0 or len(gold_boxes) == 0:
+                ground_target[j, 0] = 1.0
+                continue
+            iou = box_iou(gold_boxes, regions.boxes)
+            best = iou.argmax(axis=1)
+            for g, r in enumerate(best.tolist()):
+                if iou[g, r] > 0:
+                    ground_target[j, r + 1] = 1.0
+            if not ground_target[j].any():
+                ground_target[j, 0] = 1.0
+                continue
+            g, r = numpy.unravel_index(int(iou.argmax()), iou.shape)
+            size = numpy.asarray(regions.image_size * 2, dtype="float32")
+            box_source[j] = regions.normalized_boxes()[r, :4]
+            box_gold[j] = numpy.clip(gold_boxes[g] / size, 0.0, 1.0)
+            box_mask[j] = True
+    positives = (cluster[:, None] == cluster[None, :]) & (cluster[:, None] >= 0)
+    positives &= doc_index[:, None] == doc_index[None, :]
+    numpy.fill_diagonal(pseudo_positives, False)
+    return Targets(
+        doc_index, coref_mask, positives, ground_target, ground_mask, box_source,
+        box_gold, box_mask, pseudo_mask, pseudo_positives, pseudo_ground_target,
+        pseudo_ground_mask, numpy.asarray(itc_docs, dtype="int64"),
+    )
