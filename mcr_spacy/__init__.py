@@ -11,7 +11,8 @@ from .pipeline.component import MultimodalCoref  # noqa: E402
 from .training.corpus import MultimodalCorpus, SemiSupervisedCorpus  # noqa: E402
 from .pipeline.mentions import create_noun_chunk_mentions, create_span_group_mentions  # noqa: E402
 from .ml.model import build_multimodal_coref_model  # noqa: E402
-from .scoring.metrics import coref_metrics, evaluate_examples, grounding_accuracy, mention_detection  # noqa: E402
+from .scoring.metrics import coref_metrics, grounding_accuracy, mention_detection  # noqa: E402
+from .scoring.scorer import evaluate_examples  # noqa: E402
 from .visualize.render import render  # noqa: E402
 
 __all__ = [

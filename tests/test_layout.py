@@ -1,5 +1,6 @@
 """The package's layout rules: torch only where it belongs, no import cycles."""
 import ast
+import re
 from pathlib import Path
 from typing import Dict, List, Sequence, Set, Tuple
 
@@ -104,7 +105,10 @@ def test_torch_only_in_its_folders():
 
 # Modules allowed over MAX_LINES, each with its one job.
 MAX_LINES = 500
-ONE_JOB_MODULES: Dict[str, str] = {}
+ONE_JOB_MODULES: Dict[str, str] = {
+    "mcr_spacy.pipeline.component": "the factory, the component class and its serialisation, "
+    "as each of spaCy's own components keeps them in one module",
+}
 MIN_DUPLICATE_LINES = 6
 
 
@@ -130,6 +134,16 @@ def _code_lines(path: Path) -> List[Tuple[int, str]]:
     return lines
 
 
+# A parameter declaration ("name: type = default,"), a bare "*," or the closing
+# "-> type:" of a signature: parallel functions (two readers of two formats)
+# rightly share a parameter list; what must not repeat is logic.
+SIGNATURE_LINE = re.compile(r"^(\*,|\*\*?\w+(: [^=]+)?,?|\w+: [^=]+( = .+)?,|\) -> .+:)$")
+
+
+def _is_signature(block: Sequence[str]) -> bool:
+    return all(SIGNATURE_LINE.match(text) for text in block)
+
+
 def find_duplicate_blocks(
     paths: Sequence[Path], root: Path = PACKAGE, size: int = MIN_DUPLICATE_LINES
 ) -> List[Tuple[str, str]]:
@@ -141,6 +155,8 @@ def find_duplicate_blocks(
         lines = _code_lines(path)
         for i in range(len(lines) - size + 1):
             key = tuple(text for _, text in lines[i:i + size])
+            if _is_signature(key):
+                continue
             first_line, last_line = lines[i][0], lines[i + size - 1][0]
             if key not in seen:
                 seen[key] = (path, first_line, last_line)
@@ -174,6 +190,13 @@ def test_find_duplicate_blocks_finds_a_planted_copy(tmp_path):
     found = find_duplicate_blocks(sorted(tmp_path.glob("*.py")), tmp_path)
     assert ("a.py:2", "b.py:3") in found
     assert not any("c.py" in place for pair in found for place in pair)
+
+
+def test_shared_parameter_lists_are_not_duplicates(tmp_path):
+    signature = "    path: Path,\n    vocab: Vocab,\n    *,\n    report: Optional[Report] = None,\n    prefix: str = PREFIX,\n    key: str = KEY,\n) -> Iterator[Doc]:\n"
+    (tmp_path / "a.py").write_text(f"def read_a(\n{signature}    return iter(())\n")
+    (tmp_path / "b.py").write_text(f"def read_b(\n{signature}    return iter([1])\n")
+    assert find_duplicate_blocks(sorted(tmp_path.glob("*.py")), tmp_path) == []
 
 
 def test_no_duplicated_blocks():

@@ -14,8 +14,6 @@ from typing import Any, Dict, Optional, Sequence, Union
 import numpy
 
 from ..synthetic import generate_narrations
-# Moved to mcr_spacy.synthetic; still importable from here for older imports.
-from ..synthetic import generate_narration, narration_doc  # noqa: F401
 from .memory import peak_rss_mb, linear_fit, memory_by_length
 from .pipelines import build_pipeline, encoder_names, load_benchmark_config, standalone_encoder
 from .timing import benchmark_inference, benchmark_training

@@ -9,7 +9,7 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from wasabi import msg
 
-from ..defaults import CLUSTER_PREFIX, PREDICTED_MENTIONS_KEY
+from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY, PREDICTED_MENTIONS_KEY
 from ..errors import ConfigError, MultimodalCorefError
 from ..pipeline.component import find_coref_component
 from ..training.io import read_corpus
@@ -20,6 +20,14 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
+
+# Options that several commands take, declared once.
+LANG_OPTION = typer.Option("en", "--lang", "-l", help="Language code of the blank tokenizer.")
+SPAN_CLUSTER_PREFIX_OPTION = typer.Option(
+    CLUSTER_PREFIX, "--span-cluster-prefix", "--prefix",
+    help="Gold clusters go to doc.spans['PREFIX_1'], ... (--prefix is its old name).",
+)
+GOLD_MENTIONS_KEY_OPTION = typer.Option(GOLD_MENTIONS_KEY, "--mentions-key", help="Gold mentions go to doc.spans[KEY].")
 
 
 def component_keys(nlp: Language) -> Tuple[str, str]:

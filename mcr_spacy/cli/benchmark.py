@@ -108,7 +108,7 @@ def benchmark_cli(
     )
     print_report(result)
     if output is not None:
-        from ..convert.common import write_bytes_atomic
+        from ..training.io import write_bytes_atomic
         from .write_docs import provenance
 
         result["provenance"] = provenance()

@@ -7,7 +7,7 @@ import typer
 from wasabi import msg
 
 from ..errors import Errors
-from ..scoring.metrics import FLAT_KEYS
+from ..scoring.scorer import FLAT_KEYS
 from ._util import app, format_percent
 
 

@@ -7,8 +7,7 @@ from wasabi import msg
 
 from ..convert.cin import convert_cin, print_examples
 from ..errors import MultimodalCorefError
-from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
-from ._util import app
+from ._util import GOLD_MENTIONS_KEY_OPTION, LANG_OPTION, SPAN_CLUSTER_PREFIX_OPTION, app
 
 
 @app.command("convert-cin")
@@ -16,13 +15,13 @@ def convert_cin_cli(
     data_dir: Path = typer.Argument(..., help="CIN data folder (with cin_annotations/ and faster_rcnn_image_features/)."),
     out_dir: Path = typer.Argument(..., help="Output folder: one SPLIT.spacy per split (written atomically)."),
     splits: str = typer.Option("val,test", "--splits", help="Comma-separated splits to convert."),
-    lang: str = typer.Option("en", "--lang", "-l", help="Language of the blank tokenizer."),
+    lang: str = LANG_OPTION,
     strict: bool = typer.Option(False, "--strict", help="Stop at the first mention that cannot be kept, instead of skipping and reporting it."),
     features: bool = typer.Option(True, "--features/--no-features", help="Attach the detected regions (off: text-only docs)."),
     feature_width: Optional[int] = typer.Option(None, "--feature-width", help="Refuse features of another width (e.g. 2048)."),
     allow_missing_regions: bool = typer.Option(False, "--allow-missing-regions", help="Keep images without region features as text-only docs instead of failing."),
-    span_cluster_prefix: str = typer.Option(CLUSTER_PREFIX, "--span-cluster-prefix", "--prefix", help="Gold clusters go to doc.spans['PREFIX_1'], ... (--prefix is its old name)."),
-    mentions_key: str = typer.Option(GOLD_MENTIONS_KEY, "--mentions-key", help="Gold mentions go to doc.spans[KEY]."),
+    span_cluster_prefix: str = SPAN_CLUSTER_PREFIX_OPTION,
+    mentions_key: str = GOLD_MENTIONS_KEY_OPTION,
 ) -> None:
     """Convert the CIN annotations and their MAF region features to .spacy files.
 

@@ -6,8 +6,7 @@ from wasabi import msg
 
 from ..convert.conll import convert_conll
 from ..errors import MultimodalCorefError
-from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
-from ._util import app
+from ._util import GOLD_MENTIONS_KEY_OPTION, LANG_OPTION, SPAN_CLUSTER_PREFIX_OPTION, app
 
 
 @app.command("convert-conll")
@@ -16,14 +15,9 @@ def convert_conll_cli(
         ..., help="A CoNLL-2012 file, or a folder of them (names ending in 'conll', '.key', '.response')."
     ),
     output_path: Path = typer.Argument(..., help="Output .spacy file (written atomically)."),
-    lang: str = typer.Option("en", "--lang", "-l", help="Language code of the blank vocab."),
-    span_cluster_prefix: str = typer.Option(
-        CLUSTER_PREFIX, "--span-cluster-prefix", "--prefix",
-        help="Gold clusters go to doc.spans['PREFIX_1'], ... (--prefix is its old name).",
-    ),
-    mentions_key: str = typer.Option(
-        GOLD_MENTIONS_KEY, "--mentions-key", help="Gold mentions go to doc.spans[KEY]."
-    ),
+    lang: str = LANG_OPTION,
+    span_cluster_prefix: str = SPAN_CLUSTER_PREFIX_OPTION,
+    mentions_key: str = GOLD_MENTIONS_KEY_OPTION,
 ) -> None:
     """Convert CoNLL-2012 coreference files to a .spacy corpus, one doc per
     document part.

@@ -6,22 +6,16 @@ from wasabi import msg
 
 from ..convert.jsonlines import convert_jsonlines
 from ..errors import MultimodalCorefError
-from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
-from ._util import app
+from ._util import GOLD_MENTIONS_KEY_OPTION, LANG_OPTION, SPAN_CLUSTER_PREFIX_OPTION, app
 
 
 @app.command("convert-jsonlines")
 def convert_jsonlines_cli(
     input_path: Path = typer.Argument(..., help="Input .jsonlines file, one JSON document per line."),
     output_path: Path = typer.Argument(..., help="Output .spacy file (written atomically)."),
-    lang: str = typer.Option("en", "--lang", "-l", help="Language code of the blank vocab."),
-    span_cluster_prefix: str = typer.Option(
-        CLUSTER_PREFIX, "--span-cluster-prefix", "--prefix",
-        help="Gold clusters go to doc.spans['PREFIX_1'], ... (--prefix is its old name).",
-    ),
-    mentions_key: str = typer.Option(
-        GOLD_MENTIONS_KEY, "--mentions-key", help="Gold mentions go to doc.spans[KEY]."
-    ),
+    lang: str = LANG_OPTION,
+    span_cluster_prefix: str = SPAN_CLUSTER_PREFIX_OPTION,
+    mentions_key: str = GOLD_MENTIONS_KEY_OPTION,
 ) -> None:
     """Convert an e2e-coref jsonlines file to a .spacy corpus.
 

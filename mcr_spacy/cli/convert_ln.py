@@ -7,7 +7,7 @@ from wasabi import msg
 
 from ..convert.ln import convert_ln
 from ..errors import MultimodalCorefError
-from ._util import app
+from ._util import LANG_OPTION, app
 
 
 @app.command("convert-ln")
@@ -16,7 +16,7 @@ def convert_ln_cli(
     output_path: Path = typer.Argument(..., help="Output .spacy file (written atomically)."),
     split: str = typer.Option("train", "--split", help="Split of flk30k_LN.json to read, and of the region feature files."),
     limit: Optional[int] = typer.Option(None, "--limit", help="Convert at most N narrations."),
-    lang: str = typer.Option("en", "--lang", "-l", help="Language of the blank tokenizer."),
+    lang: str = LANG_OPTION,
     features: bool = typer.Option(True, "--features/--no-features", help="Attach the detected regions (off: text-only docs)."),
     features_dir: Optional[Path] = typer.Option(None, "--features-dir", help="Folder of the feature files (default: DATA_DIR/faster_rcnn_image_features)."),
     feature_width: Optional[int] = typer.Option(None, "--feature-width", help="Refuse features of another width (e.g. 2048)."),

@@ -12,17 +12,11 @@ from spacy.training import Example
 from wasabi import msg
 
 from ..scoring.baselines import GROUNDING_BASELINES, TEXT_BASELINES
-from ..convert.common import write_bytes_atomic
+from ..training.io import write_bytes_atomic
 from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY, IOU_THRESHOLD, PREDICTED_MENTIONS_KEY
 from ..errors import DataFormatError, Errors, MultimodalCorefError
-from ..scoring.metrics import (
-    coref_metrics,
-    evaluate_examples,
-    flat_scores,
-    gold_from_doc,
-    predictions_from_doc,
-    grounding_accuracy,
-)
+from ..scoring.metrics import coref_metrics, grounding_accuracy
+from ..scoring.scorer import evaluate_examples, flat_scores, gold_from_doc, predictions_from_doc
 from ..scoring.scorch_export import SCORCH_NOTE, ScorchError, run_scorch, scorch_command, write_scorch_dirs
 from ..annotation.clusters import get_cluster_groups
 from ..training.examples import make_predicted_doc

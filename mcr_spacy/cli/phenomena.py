@@ -7,7 +7,7 @@ import spacy
 import typer
 from wasabi import msg
 
-from ..convert.common import write_bytes_atomic
+from ..training.io import write_bytes_atomic
 from ..errors import Errors, MultimodalCorefError
 from ..scoring.phenomena import compare_with_text_only
 from ..training.examples import make_predicted_doc

@@ -10,11 +10,12 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from wasabi import msg
 
-from ..convert.common import write_bytes_atomic
+from ..training.io import write_bytes_atomic
 from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY, PREDICTED_MENTIONS_KEY
 from ..annotation.gold import doc_name
 from ..annotation.clusters import get_clusters
-from ..scoring.metrics import coref_metrics, gold_from_doc, grounding_accuracy, predictions_from_doc
+from ..scoring.metrics import coref_metrics, grounding_accuracy
+from ..scoring.scorer import gold_from_doc, predictions_from_doc
 from ..training.examples import make_predicted_doc
 from ..visualize.render import render
 from ._util import app, format_percent, read_corpus_or_exit

@@ -16,7 +16,7 @@ import srsly
 import typer
 from wasabi import msg
 
-from ..convert.common import write_bytes_atomic
+from ..training.io import write_bytes_atomic
 from ._util import app
 
 COREF_COLUMNS = (("CoNLL F1", "conll_f"), ("MUC", "muc"), ("B³", "b3"), ("CEAF-e", "ceafe"), ("BLANC", "blanc"), ("LEA", "lea"))

@@ -299,33 +299,12 @@ def record_to_doc(
     return doc
 
 
-def convert_cin(
-    data_dir: Union[str, Path],
-    out_dir: Union[str, Path],
-    *,
-    splits: Sequence[str] = ("val", "test"),
-    lang: str = "en",
-    strict: bool = False,
-    use_features: bool = True,
-    feature_width: Optional[int] = None,
-    allow_missing_regions: bool = False,
-    span_cluster_prefix: str = CLUSTER_PREFIX,
-    mentions_key: str = GOLD_MENTIONS_KEY,
-) -> Dict[str, ConversionReport]:
+def convert_cin(data_dir: Union[str, Path], out_dir: Union[str, Path], **options: Any) -> Dict[str, ConversionReport]:
     """Convert CIN annotations (and region features) to `{split}.spacy` files in
-    `out_dir`. Every split is converted before anything is written, so an
-    error leaves no partial output. Returns one report per split."""
-    docs_by_split, reports = read_cin(
-        data_dir,
-        splits=splits,
-        lang=lang,
-        strict=strict,
-        use_features=use_features,
-        feature_width=feature_width,
-        allow_missing_regions=allow_missing_regions,
-        span_cluster_prefix=span_cluster_prefix,
-        mentions_key=mentions_key,
-    )
+    `out_dir`; `options` are the keyword arguments of `read_cin`. Every split is
+    converted before anything is written, so an error leaves no partial
+    output. Returns one report per split."""
+    docs_by_split, reports = read_cin(data_dir, **options)
     out_dir = Path(out_dir)
     for split, docs in docs_by_split.items():
         write_docbin(docs, out_dir / f"{split}.spacy")

@@ -1,12 +1,15 @@
 """What every converter shares: atomic output, image ids and a report of what
 was kept. (`.spacy` files are written by `mcr_spacy.training.io.write_docbin`.)"""
-import os
-import tempfile
 from collections import Counter
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, Callable, Iterable, Union
 
+import spacy
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
 from wasabi import msg
+
+from ..training.io import write_docbin
 
 IMAGE_SUFFIX = ".jpg"
 
@@ -22,24 +25,6 @@ def normalize_image_id(image_id: Any) -> str:
     if text.isascii() and text.isdigit():
         return str(int(text))
     return text
-
-
-def write_bytes_atomic(data: bytes, path: Union[str, Path]) -> None:
-    """Write bytes to `path` through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-    try:
-        with os.fdopen(fd, "wb") as file_:
-            file_.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; give the usual mode
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 class ConversionReport:
@@ -65,3 +50,21 @@ class ConversionReport:
             msg.table([(k, v) for k, v in sorted(self.skipped.items())], header=("reason", "count"))
         else:
             msg.good("Nothing skipped.")
+
+
+def convert_file(
+    read: Callable[..., Iterable[Doc]],
+    command: str,
+    input_path: Union[str, Path],
+    output_path: Union[str, Path],
+    lang: str = "en",
+    **options: Any,
+) -> "ConversionReport":
+    """Read `input_path` with `read(input_path, vocab, report=..., **options)`
+    into a blank `lang` vocab and write the docs to one `.spacy` file
+    (atomically: on an error nothing is written). Returns the report of what
+    was kept and skipped."""
+    report = ConversionReport(f"{command} {Path(input_path).name}")
+    vocab: Vocab = spacy.blank(lang).vocab
+    write_docbin(read(input_path, vocab, report=report, **options), output_path)
+    return report

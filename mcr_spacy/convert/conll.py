@@ -15,16 +15,14 @@ Mentions may nest; a closing `ID)` ends the last open mention of ID.
 """
 import re
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
-import spacy
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
 from ..errors import DataFormatError
-from ..training.io import write_docbin
-from .common import ConversionReport
+from .common import ConversionReport, convert_file
 from .token_docs import doc_from_token_clusters, read_text_lines
 
 BEGIN_RE = re.compile(
@@ -39,26 +37,19 @@ WORD_COLUMN = 3
 CONLL_SUFFIXES = ("conll", ".key", ".response")
 
 
-def convert_conll(
-    input_path: Union[str, Path],
-    output_path: Union[str, Path],
-    *,
-    lang: str = "en",
-    span_cluster_prefix: str = CLUSTER_PREFIX,
-    mentions_key: str = GOLD_MENTIONS_KEY,
-) -> ConversionReport:
+def convert_conll(input_path: Union[str, Path], output_path: Union[str, Path], **options: Any) -> ConversionReport:
     """Convert a CoNLL-2012 file, or every CoNLL file in a folder, to one
-    `.spacy` file (written atomically: on an error nothing is written)."""
-    report = ConversionReport(f"convert-conll {Path(input_path).name}")
-    vocab = spacy.blank(lang).vocab
-    paths = conll_paths(input_path)
+    `.spacy` file (written atomically: on an error nothing is written).
+    `options`: `lang` (of the blank vocab) and the keyword arguments of
+    `read_conll`."""
+    return convert_file(read_conll_paths, "convert-conll", input_path, output_path, **options)
 
-    def all_docs() -> Iterator[Doc]:
-        for path in paths:
-            yield from read_conll(path, vocab, report=report, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key)
 
-    write_docbin(all_docs(), output_path)
-    return report
+def read_conll_paths(path: Union[str, Path], vocab: Vocab, **options: Any) -> Iterator[Doc]:
+    """The docs of a CoNLL-2012 file, or of every CoNLL file in a folder
+    (`conll_paths`), read with `read_conll(..., **options)`."""
+    for file in conll_paths(path):
+        yield from read_conll(file, vocab, **options)
 
 
 def conll_paths(path: Union[str, Path]) -> List[Path]:

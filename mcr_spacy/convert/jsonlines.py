@@ -21,15 +21,13 @@ import json
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
-import spacy
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
 from ..errors import DataFormatError, RegionsError
 from ..annotation.regions import ImageRegions
-from ..training.io import write_docbin
-from .common import ConversionReport
+from .common import ConversionReport, convert_file
 from .token_docs import doc_from_token_clusters, read_text_lines
 
 NOMINAL_IMAGE_SIZE = (1.0, 1.0)
@@ -65,21 +63,12 @@ SPECIAL_TOKENS = ("[CLS]", "[SEP]", "<s>", "</s>")
 PIECE_MARKERS = ("##", "\u0120", "\u2581")
 
 
-def convert_jsonlines(
-    input_path: Union[str, Path],
-    output_path: Union[str, Path],
-    *,
-    lang: str = "en",
-    span_cluster_prefix: str = CLUSTER_PREFIX,
-    mentions_key: str = GOLD_MENTIONS_KEY,
-) -> ConversionReport:
+def convert_jsonlines(input_path: Union[str, Path], output_path: Union[str, Path], **options: Any) -> ConversionReport:
     """Convert a jsonlines file to a `.spacy` file (written atomically: on an
-    error nothing is written). Returns the report of what was kept and skipped."""
-    report = ConversionReport(f"convert-jsonlines {Path(input_path).name}")
-    vocab = spacy.blank(lang).vocab
-    docs = read_jsonlines(input_path, vocab, report=report, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key)
-    write_docbin(docs, output_path)
-    return report
+    error nothing is written). `options`: `lang` (of the blank vocab) and the
+    keyword arguments of `read_jsonlines`. Returns the report of what was kept
+    and skipped."""
+    return convert_file(read_jsonlines, "convert-jsonlines", input_path, output_path, **options)
 
 
 def read_jsonlines(

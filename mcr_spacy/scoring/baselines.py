@@ -1,7 +1,7 @@
 """Baselines for coreference and grounding, scored like a model.
 
 Each function takes the mentions of one doc (spans) and returns what
-`mcr_spacy.scoring.metrics.predictions_from_doc` returns for a model: clusters as lists
+`mcr_spacy.scoring.scorer.predictions_from_doc` returns for a model: clusters as lists
 of `(start_char, end_char)`, or a dict `(start_char, end_char) -> box or None`.
 """
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
@@ -10,7 +10,8 @@ from spacy.tokens import Span
 
 from ..pipeline.decoding import UnionFind
 from ..annotation.regions import ImageRegions
-from .metrics import Offsets, offsets
+from .metrics import Offsets
+from .scorer import offsets
 
 DETERMINERS = {
     "a", "an", "the", "this", "that", "these", "those", "some", "any", "another",

@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Dict, Iterable, List, Sequence, Tuple, Union
 
-from ..convert.common import write_bytes_atomic
+from ..training.io import write_bytes_atomic
 from ..errors import Errors
 from .metrics import Offsets
 

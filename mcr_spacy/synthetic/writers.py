@@ -12,7 +12,7 @@ from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy
 
-from ..convert.common import write_bytes_atomic
+from ..training.io import write_bytes_atomic
 from .scene import Scene
 
 LN_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")

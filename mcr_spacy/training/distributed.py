@@ -39,10 +39,10 @@ from ..errors import ConfigError, Errors
 
 def _register_functions() -> None:
     """Import the modules whose registered functions configs refer to."""
-    from ..benchmark import runner as benchmark  # noqa: F401
-    from ..pipeline import component as component  # noqa: F401
-    from . import corpus as corpus  # noqa: F401
-    from ..scoring import metrics as scoring  # noqa: F401
+    from ..pipeline import component  # noqa: F401
+    from ..scoring import scorer  # noqa: F401
+    from ..synthetic import corpus as narrations  # noqa: F401
+    from . import corpus  # noqa: F401
 
 
 def shard_corpus(

@@ -8,7 +8,7 @@ mention of the reference: the mentions of its gold clusters
 (`doc.spans["{span_cluster_prefix}_1"]`, ...) and the spans of
 `reference.spans[mentions_key]` (singletons outside every cluster), once per
 character offsets, in text order. These are exactly the mentions the scorer
-counts as gold (`mcr_spacy.scoring.metrics.gold_from_doc`). A reference with
+counts as gold (`mcr_spacy.scoring.scorer.gold_from_doc`). A reference with
 neither (an unlabelled doc) gets no mentions group, so the component's mention
 getter decides. A gold mention whose offsets do not fall on the tokens of
 `nlp`'s tokenizer raises AlignmentError (E205). Nothing else (clusters, boxes,

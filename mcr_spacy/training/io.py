@@ -1,16 +1,35 @@
 """Reading and writing `.spacy` corpus files (DocBin with user data): the one
 place where the package opens and writes them."""
+import os
+import tempfile
 from pathlib import Path
 from typing import Iterable, Iterator, List, Optional, Union
 
 from spacy.tokens import Doc, DocBin
 from spacy.vocab import Vocab
 
-from ..convert.common import write_bytes_atomic
 from ..errors import ConfigError, DataFormatError, Errors
 
 FILE_SUFFIX = ".spacy"
 
+
+
+def write_bytes_atomic(data: bytes, path: Union[str, Path]) -> None:
+    """Write bytes to `path` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+    try:
+        with os.fdopen(fd, "wb") as file_:
+            file_.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes files private; give the usual mode
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 def corpus_files(path: Optional[Union[str, Path]], *, what: str = "Corpus path") -> List[Path]:
     """The `.spacy` file at `path`, or every `.spacy` file under a folder

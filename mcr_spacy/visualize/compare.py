@@ -12,13 +12,8 @@ from typing import Dict, Optional
 from spacy.tokens import Doc
 
 from ..defaults import IOU_THRESHOLD
-from ..scoring.metrics import (
-    Offsets,
-    box_iou_inclusive,
-    gold_from_doc,
-    grounding_accuracy,
-    predictions_from_doc,
-)
+from ..scoring.metrics import Offsets, box_iou_inclusive, grounding_accuracy
+from ..scoring.scorer import gold_from_doc, predictions_from_doc
 from .view_model import PALETTE, Box, Side, golden_colour, mention_id
 
 

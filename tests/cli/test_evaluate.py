@@ -14,7 +14,8 @@ from mcr_spacy.cli import app
 from mcr_spacy.annotation.gold import annotate_gold, set_mentions
 from mcr_spacy.annotation.regions import ImageRegions
 from mcr_spacy.scoring.scorch_export import ScorchError, mention_ids, run_scorch, write_scorch_dirs
-from mcr_spacy.scoring.metrics import FLAT_KEYS, coref_metrics, gold_from_doc
+from mcr_spacy.scoring.metrics import coref_metrics
+from mcr_spacy.scoring.scorer import FLAT_KEYS, gold_from_doc
 from mcr_spacy.training.io import read_corpus, write_docbin
 
 # (text, clusters as mention strings, boxes per mention, regions (box, label))

@@ -14,7 +14,8 @@ import pytest
 
 SCRIPT = r'''
 import json, sys
-from mcr_spacy.benchmark.runner import build_pipeline, generate_narrations, load_benchmark_config, narration_doc
+from mcr_spacy.benchmark.pipelines import build_pipeline, load_benchmark_config
+from mcr_spacy.synthetic import generate_narrations, narration_doc
 
 overrides = {
     "components.tok2vec.model.embed.width": 32,

@@ -14,15 +14,8 @@ from spacy.training import Example
 from spacy.util import registry
 
 import mcr_spacy  # noqa: F401  (installs the extensions)
-from mcr_spacy.scoring.metrics import (
-    FLAT_KEYS,
-    box_iou_inclusive,
-    coref_metrics,
-    evaluate_examples,
-    grounding_accuracy,
-    is_pronoun,
-    mention_detection,
-)
+from mcr_spacy.scoring.metrics import box_iou_inclusive, coref_metrics, grounding_accuracy, is_pronoun, mention_detection
+from mcr_spacy.scoring.scorer import FLAT_KEYS, evaluate_examples
 
 CASES_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "coref-scorer-cases"
 METRIC_NAMES = {"muc": "muc", "b_cubed": "b3", "ceaf_m": "ceafm", "ceaf_e": "ceafe", "blanc": "blanc"}

@@ -140,7 +140,7 @@ def test_two_gloo_processes(tmp_path):
     assert summaries[0]["score"] is not None and summaries[1]["score"] is None
     assert sorted(p.name for p in output.iterdir()) == ["model-best", "model-last"]
     import mcr_spacy  # noqa: F401
-    from mcr_spacy.benchmark.runner import generate_narration, narration_doc
+    from mcr_spacy.synthetic import generate_narration, narration_doc
 
     nlp = spacy.load(output / "model-last")
     doc = nlp(narration_doc(nlp, generate_narration(3, feature_width=16)))

@@ -1,0 +1,177 @@
+"""Gold and predictions read from docs, the flat scores of `score`, and the
+registered scorer that `spacy train` and `spacy evaluate` call."""
+from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple
+
+from spacy.tokens import Doc, Span
+from spacy.training import Example
+from spacy.util import registry
+
+from ..annotation.clusters import get_cluster_groups
+from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY, PREDICTED_MENTIONS_KEY
+from .metrics import Offsets, coref_metrics, grounding_accuracy, mention_detection
+
+FLAT_KEYS = (
+    "coref_muc_f", "coref_b3_f", "coref_ceafe_f", "coref_blanc_f", "coref_lea_f",
+    "coref_conll_f", "grounding_acc", "grounding_acc_noun", "grounding_acc_pronoun",
+)
+
+
+# --------------------------------------------------------------------------
+# Reading gold and predictions from docs
+
+
+def offsets(span: Span) -> Offsets:
+    """A mention's id: its character offsets, so that docs tokenised
+    differently still compare."""
+    return (span.start_char, span.end_char)
+
+
+def _as_mapping(value: Any) -> Optional[Mapping]:
+    return value if isinstance(value, Mapping) else None
+
+
+def gold_from_doc(
+    doc: Doc,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: Optional[str] = GOLD_MENTIONS_KEY,
+) -> Tuple[List[List[Offsets]], List[Tuple[Offsets, str, List[List[float]]]]]:
+    """Gold clusters (character offsets) and grounding items of a reference doc.
+    Mentions in `doc.spans[mentions_key]` outside every cluster are singletons.
+    A mention counts for grounding when its `span._.grounding["boxes"]` is a
+    non-empty list."""
+    clusters: List[List[Offsets]] = []
+    items: List[Tuple[Offsets, str, List[List[float]]]] = []
+    seen = set()
+
+    def add(span: Span) -> Optional[Offsets]:
+        key = offsets(span)
+        if key in seen:
+            return None
+        seen.add(key)
+        grounding = _as_mapping(span._.grounding)
+        boxes = grounding.get("boxes") if grounding is not None else None
+        if boxes:
+            items.append((key, span.text, [list(map(float, b)) for b in boxes]))
+        return key
+
+    for _, group in get_cluster_groups(doc, span_cluster_prefix):
+        cluster = [key for key in (add(span) for span in group) if key is not None]
+        if cluster:
+            clusters.append(cluster)
+    if mentions_key and mentions_key in doc.spans:
+        for span in doc.spans[mentions_key]:
+            key = add(span)
+            if key is not None:
+                clusters.append([key])
+    return clusters, items
+
+
+def predictions_from_doc(
+    doc: Doc,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: Optional[str] = PREDICTED_MENTIONS_KEY,
+    box_key: str = "box",
+) -> Tuple[List[List[Offsets]], Dict[Offsets, Optional[List[float]]]]:
+    """Predicted clusters (character offsets) and boxes of a predicted doc.
+    Mentions in `doc.spans[mentions_key]` outside every cluster are singletons.
+    A mention's box is `span._.grounding[box_key]`, else its cluster's
+    `attrs["grounding"][box_key]`, else None."""
+    clusters: List[List[Offsets]] = []
+    boxes: Dict[Offsets, Optional[List[float]]] = {}
+
+    def box_of(grounding: Any) -> Optional[List[float]]:
+        grounding = _as_mapping(grounding)
+        box = grounding.get(box_key) if grounding is not None else None
+        return None if box is None else [float(v) for v in box]
+
+    for _, group in get_cluster_groups(doc, span_cluster_prefix):
+        cluster_box = box_of(group.attrs.get("grounding"))
+        cluster = []
+        for span in group:
+            key = offsets(span)
+            if key in boxes:
+                continue
+            own = box_of(span._.grounding)
+            boxes[key] = own if own is not None else cluster_box
+            cluster.append(key)
+        if cluster:
+            clusters.append(cluster)
+    if mentions_key and mentions_key in doc.spans:
+        for span in doc.spans[mentions_key]:
+            key = offsets(span)
+            if key not in boxes:
+                boxes[key] = box_of(span._.grounding)
+                clusters.append([key])
+    return clusters, boxes
+
+
+def flat_scores(coref: Mapping[str, Any], grounding: Mapping[str, Any]) -> Dict[str, Optional[float]]:
+    """The flat score keys shown by `spacy train` and `spacy evaluate`."""
+    return {
+        "coref_muc_f": coref["muc"]["f"],
+        "coref_b3_f": coref["b3"]["f"],
+        "coref_ceafe_f": coref["ceafe"]["f"],
+        "coref_blanc_f": coref["blanc"]["f"],
+        "coref_lea_f": coref["lea"]["f"],
+        "coref_conll_f": coref["conll_f"],
+        "grounding_acc": grounding["acc"],
+        "grounding_acc_noun": grounding["acc_noun"],
+        "grounding_acc_pronoun": grounding["acc_pronoun"],
+    }
+
+
+def evaluate_examples(
+    examples: Iterable[Example],
+    *,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: Optional[str] = PREDICTED_MENTIONS_KEY,
+    gold_mentions_key: Optional[str] = GOLD_MENTIONS_KEY,
+    box_key: str = "box",
+) -> Dict[str, Any]:
+    """Full results for examples: `{"coref": coref_metrics(...), "mentions":
+    mention_detection(...), "grounding": grounding_accuracy(...), "scores":
+    flat_scores(...)}`. Gold comes from `example.reference`, predictions from
+    `example.predicted`."""
+    gold_clusters, pred_clusters, gold_items, pred_boxes = [], [], [], []
+    for eg in examples:
+        g_clusters, g_items = gold_from_doc(eg.reference, span_cluster_prefix, gold_mentions_key)
+        p_clusters, p_boxes = predictions_from_doc(eg.predicted, span_cluster_prefix, mentions_key, box_key)
+        gold_clusters.append(g_clusters)
+        gold_items.append(g_items)
+        pred_clusters.append(p_clusters)
+        pred_boxes.append(p_boxes)
+    coref = coref_metrics(gold_clusters, pred_clusters)
+    grounding = grounding_accuracy(gold_items, pred_boxes)
+    return {
+        "coref": coref,
+        "mentions": mention_detection(gold_clusters, pred_clusters),
+        "grounding": grounding,
+        "scores": flat_scores(coref, grounding),
+    }
+
+
+@registry.scorers("mcr_spacy.multimodal_coref_scorer.v1")
+def make_multimodal_coref_scorer(
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: str = PREDICTED_MENTIONS_KEY,
+    gold_mentions_key: str = GOLD_MENTIONS_KEY,
+    box_key: str = "box",
+) -> Callable[..., Dict[str, Optional[float]]]:
+    """The scorer of the multimodal_coref component: `score(examples, **kwargs)`
+    returns the flat keys `coref_muc_f`, `coref_b3_f`, `coref_ceafe_f`,
+    `coref_blanc_f`, `coref_lea_f`, `coref_conll_f`, `grounding_acc`,
+    `grounding_acc_noun`, `grounding_acc_pronoun` (grounding keys are None
+    when the gold has no boxes). `span_cluster_prefix` and `mentions_key` may
+    be overridden per call; other keyword arguments are ignored."""
+
+    def score(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Optional[float]]:
+        results = evaluate_examples(
+            examples,
+            span_cluster_prefix=kwargs.get("span_cluster_prefix") or span_cluster_prefix,
+            mentions_key=kwargs.get("mentions_key") or mentions_key,
+            gold_mentions_key=gold_mentions_key,
+            box_key=box_key,
+        )
+        return results["scores"]
+
+    return score
