@@ -15,7 +15,7 @@ def test_project_all_workflow(tmp_path):
     shutil.copy(ROOT / "project.yml", project / "project.yml")
     shutil.copytree(ROOT / "configs", project / "configs")
     overrides = {
-        "config_dir": "configs/test", "n_labeled": 24, "n_unlabeled": 12, "n_test": 8,
+        "config_dir": "configs/test", "n_labelled": 24, "n_unlabelled": 12, "n_test": 8,
         "feature_width": 16, "mention_steps": 10, "max_steps": 6, "visualize_limit": 2,
     }
     args = [sys.executable, "-m", "spacy", "project", "run", "all", str(project)]

@@ -288,7 +288,7 @@ def test_malformed_files(tmp_path):
 
 
 def test_cli_on_synthetic_data_keeps_every_mention(tmp_path):
-    generate(tmp_path / "synth", n_labeled=8, n_unlabeled=0, n_test=4, seed=5, feature_width=8)
+    generate(tmp_path / "synth", n_labelled=8, n_unlabelled=0, n_test=4, seed=5, feature_width=8)
     records = json.loads((tmp_path / "synth" / "cin_annotations" / "testval_annotations.json").read_text())
     result = CliRunner().invoke(app, ["convert-cin", str(tmp_path / "synth"), str(tmp_path / "corpus")])
     assert result.exit_code == 0, result.output

@@ -164,7 +164,7 @@ def test_malformed_jsonl(tmp_path):
 
 
 def test_synthetic_unlabelled_data_via_cli(tmp_path):
-    generate(tmp_path / "synth", n_labeled=0, n_unlabeled=7, n_test=0, seed=2, feature_width=8)
+    generate(tmp_path / "synth", n_labelled=0, n_unlabelled=7, n_test=0, seed=2, feature_width=8)
     result = CliRunner().invoke(app, ["convert-ln", str(tmp_path / "synth"), str(tmp_path / "train.spacy")])
     assert result.exit_code == 0, result.output
     docs = load(tmp_path / "train.spacy")
