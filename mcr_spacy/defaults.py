@@ -32,3 +32,9 @@ MENTION_STOP_LIST = (
     "image", "picture", "photo", "view", "the view", "this", "there", "which",
 )
 """Noun chunks that never refer to an object of the image (the original's stop list)."""
+
+# model outputs
+MASKED_SCORE = -1e4
+"""The logit of a slot that does not exist (padding, a region past a doc's own,
+a mention that is no antecedent candidate): large enough to zero a softmax
+slot, small enough for float16."""

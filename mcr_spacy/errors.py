@@ -119,6 +119,8 @@ class Errors(metaclass=ErrorsWithCodes):
     E124 = "The NCCL backend needs CUDA GPUs; train on CPU with --backend gloo."
     E125 = ("Rank {rank} built a different model than rank 0 ({diff}). Every rank "
             "must initialize from the same config and the same training corpus.")
+    E126 = ("antecedent_width must be at least 1 (got {value}): it is the hidden width of "
+            "the mention-ranking pair scorer. Use mcr_spacy.MultimodalCoref.v1 for a model without one.")
     # -- end of pipeline --
 
     # E200-E299: training (corpus readers, .spacy files, distributed training)

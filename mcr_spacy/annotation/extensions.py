@@ -19,12 +19,22 @@ def install_extensions() -> None:
     narrator's mouse trace) is data only: the converters write it and the
     corpus readers carry it to the predicted docs, but no component or metric
     reads it.
+
+    `doc._.speakers` (one speaker name per token, or None) is read by the
+    antecedent scorer's same-speaker feature; the jsonlines converter writes
+    it from a dialog's `speakers`. `doc._.pronoun_info` keeps VisPro's pronoun
+    annotation (`current_pronoun`, `candidate_NPs`, `correct_NPs`,
+    `reference_type`, `not_discussed`, token spans with inclusive ends) for its
+    pronoun metric.
     """
     register_msgpack_codec()
     if not Doc.has_extension("image_regions"):
         Doc.set_extension("image_regions", default=None)
     if not Doc.has_extension("trace_boxes"):
         Doc.set_extension("trace_boxes", default=None)
+    for name in ("speakers", "pronoun_info"):
+        if not Doc.has_extension(name):
+            Doc.set_extension(name, default=None)
     if not Doc.has_extension("coref_clusters"):
         Doc.set_extension("coref_clusters", getter=_get_default_clusters)
     if not Span.has_extension("grounding"):

@@ -12,6 +12,7 @@ from spacy.training import Example
 from wasabi import msg
 
 from ..scoring.baselines import GROUNDING_BASELINES, TEXT_BASELINES
+from ..scoring.vispro import GROUPS as VISPRO_GROUPS, has_pronoun_info, pronoun_scores
 from ..training.io import write_bytes_atomic
 from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY, IOU_THRESHOLD, PREDICTED_MENTIONS_KEY
 from ..errors import DataFormatError, Errors, MultimodalCorefError
@@ -21,6 +22,7 @@ from ..scoring.scorch_export import SCORCH_NOTE, ScorchError, run_scorch, scorch
 from ..annotation.clusters import get_cluster_groups
 from ..training.examples import make_predicted_doc
 from ..training.io import read_corpus
+from .write_docs import provenance
 from ._util import app, component_keys, format_percent as _pct
 
 COREF_ROWS = (("MUC", "muc"), ("B3", "b3"), ("CEAF-m", "ceafm"), ("CEAF-e", "ceafe"), ("BLANC", "blanc"), ("LEA", "lea"))
@@ -55,10 +57,14 @@ def run_baselines(
         mentions.append(_mention_spans(eg.predicted, prefix, mentions_key, use_gold_mentions, gold_mentions_key))
         regions.append(eg.predicted._.image_regions)
     results: Dict[str, Dict[str, Any]] = {}
+    references = [eg.reference for eg in examples]
     for name, make_clusters in TEXT_BASELINES.items():
-        coref = coref_metrics(gold_clusters, [make_clusters(spans) for spans in mentions])
+        clusters = [make_clusters(spans) for spans in mentions]
+        coref = coref_metrics(gold_clusters, clusters)
         flat = flat_scores(coref, {"acc": None, "acc_noun": None, "acc_pronoun": None})
         results[name] = {"kind": "coreference", "coref": coref, **{k: v for k, v in flat.items() if k.startswith("coref_")}}
+        if has_pronoun_info(references):
+            results[name]["vispro_pronouns"] = pronoun_scores(references, clusters)
     for name, make_boxes in GROUNDING_BASELINES.items():
         grounding = grounding_accuracy(gold_items, [make_boxes(spans, r) for spans, r in zip(mentions, regions)])
         results[name] = {
@@ -88,10 +94,14 @@ def evaluate(
     gold_mentions_key: str = GOLD_MENTIONS_KEY,
     scorch_dir: Optional[Path] = None,
     batch_size: int = 32,
+    text_only: bool = False,
 ) -> Dict[str, Any]:
     """Run `nlp` on the texts of `references` and score it. RETURNS the report:
     the flat score keys at top level, plus "coref", "grounding", "baselines",
-    "scorch" (when `scorch_dir` is given) and "protocol"."""
+    "scorch" (when `scorch_dir` is given), "protocol", "vispro_pronouns" (when
+    the references carry VisPro's pronoun annotation) and, with `text_only`,
+    "text_only": the same scores of the same pipeline on the docs without
+    their regions."""
     default_prefix, default_key = component_keys(nlp)
     prefix = span_cluster_prefix or default_prefix
     key = mentions_key or default_key
@@ -103,19 +113,16 @@ def evaluate(
         )
         for ref in references
     ]
-    predicted = list(nlp.pipe(inputs, batch_size=batch_size))
-    examples = [Example(pred, ref) for pred, ref in zip(predicted, references)]
-    results = evaluate_examples(examples, span_cluster_prefix=prefix, mentions_key=key, gold_mentions_key=gold_mentions_key)
-    n_pred_mentions = sum(len(predictions_from_doc(doc, prefix, key)[1]) for doc in predicted)
-    report: Dict[str, Any] = dict(results["scores"])
-    report["coref"] = results["coref"]
-    report["mentions"] = results["mentions"]
-    report["grounding"] = results["grounding"]
-    report["protocol"] = "gold mentions" if use_gold_mentions else "predicted mentions"
-    report["n_docs"] = len(references)
-    report["n_predicted_mentions"] = n_pred_mentions
-    report["baselines"] = run_baselines(examples, prefix, key, use_gold_mentions, gold_mentions_key)
+    report = _score_pipeline(nlp, references, inputs, prefix, key, gold_mentions_key, batch_size, use_gold_mentions)
+    predicted = report.pop("_predicted")
+    if text_only:
+        for doc in inputs:
+            doc._.image_regions = None
+        text_report = _score_pipeline(nlp, references, inputs, prefix, key, gold_mentions_key, batch_size, use_gold_mentions)
+        text_report.pop("_predicted")
+        report["text_only"] = {k: v for k, v in text_report.items() if k.startswith(("coref", "grounding", "vispro"))}
     if scorch_dir is not None:
+
         documents = []
         for i, (pred, ref) in enumerate(zip(predicted, references)):
             gold, _ = gold_from_doc(ref, prefix, gold_mentions_key)
@@ -129,11 +136,35 @@ def evaluate(
         report["scorch"] = {
             "per_document_average": averaged,
             "error": error,
-            "pooled": {name: results["coref"][name] for name in ("muc", "b3", "ceafm", "ceafe", "blanc")},
+            "pooled": {name: report["coref"][name] for name in ("muc", "b3", "ceafm", "ceafe", "blanc")},
             "n_files": n_files,
             "command": " ".join(scorch_command(scorch_dir)),
             "note": SCORCH_NOTE,
         }
+    return report
+
+
+def _score_pipeline(
+    nlp: Language, references: Sequence[Doc], inputs: List[Doc], prefix: str, key: str,
+    gold_mentions_key: str, batch_size: int, use_gold_mentions: bool,
+) -> Dict[str, Any]:
+    """The scores of `nlp` on `inputs` against `references`, with the
+    baselines; the predicted docs under "_predicted"."""
+    predicted = list(nlp.pipe([doc.copy() for doc in inputs], batch_size=batch_size))
+    examples = [Example(pred, ref) for pred, ref in zip(predicted, references)]
+    results = evaluate_examples(examples, span_cluster_prefix=prefix, mentions_key=key, gold_mentions_key=gold_mentions_key)
+    predictions = [predictions_from_doc(doc, prefix, key) for doc in predicted]
+    report: Dict[str, Any] = dict(results["scores"])
+    report["coref"] = results["coref"]
+    report["mentions"] = results["mentions"]
+    report["grounding"] = results["grounding"]
+    report["protocol"] = "gold mentions" if use_gold_mentions else "predicted mentions"
+    report["n_docs"] = len(references)
+    report["n_predicted_mentions"] = sum(len(boxes) for _, boxes in predictions)
+    if has_pronoun_info(references):
+        report["vispro_pronouns"] = pronoun_scores(references, [clusters for clusters, _ in predictions])
+    report["baselines"] = run_baselines(examples, prefix, key, use_gold_mentions, gold_mentions_key)
+    report["_predicted"] = predicted
     return report
 
 
@@ -160,6 +191,15 @@ def print_report(report: Dict[str, Any]) -> None:
         for label, key in (("overall", "grounding_acc"), ("nouns", "grounding_acc_noun"), ("pronouns", "grounding_acc_pronoun"))
     ]
     msg.table(rows, header=("accuracy", "model", *ground_baselines), aligns=("l", "r", *("r" for _ in ground_baselines)))
+    if "vispro_pronouns" in report:
+        print_pronoun_table(report)
+    text = report.get("text_only")
+    if text is not None:
+        msg.divider("Without the regions (same pipeline, text only)")
+        rows = [(label, _pct(report["coref"][k]["f"]), _pct(text["coref"][k]["f"])) for label, k in COREF_ROWS]
+        rows.append(("CoNLL", _pct(report["coref_conll_f"]), _pct(text["coref_conll_f"])))
+        rows.append(("grounding", _pct(report["grounding_acc"]), _pct(text["grounding_acc"])))
+        msg.table(rows, header=("F1", "with regions", "text only"), aligns=("l", "r", "r"))
     scorch = report.get("scorch")
     if scorch is not None:
         msg.divider("scorch")
@@ -177,6 +217,20 @@ def print_report(report: Dict[str, Any]) -> None:
         msg.info(f"{scorch['n_files']} files per side; reproduce with: {scorch['command']}")
 
 
+def print_pronoun_table(report: Dict[str, Any]) -> None:
+    """VisPro's pronoun metric of the model, the text-only run and the text baselines."""
+    msg.divider("VisPro pronouns (antecedent NPs among the candidates: P / R / F1)")
+    systems = [("model", report["vispro_pronouns"])]
+    if "vispro_pronouns" in report.get("text_only", {}):
+        systems.append(("text only", report["text_only"]["vispro_pronouns"]))
+    systems += [(name, b["vispro_pronouns"]) for name, b in report["baselines"].items() if "vispro_pronouns" in b]
+    rows = []
+    for group in VISPRO_GROUPS:
+        n = report["vispro_pronouns"][group]["n"]
+        rows.append((f"{group} ({n})", *(" / ".join(_pct(s[group][k]) for k in ("p", "r", "f")) for _, s in systems)))
+    msg.table(rows, header=("pronouns (antecedents)", *(name for name, _ in systems)), aligns=("l", *("r" for _ in systems)))
+
+
 @app.command("evaluate")
 def evaluate_cli(
     model: str = typer.Argument(..., help="Pipeline to evaluate: an installed package name or a directory saved with nlp.to_disk / spacy train."),
@@ -189,6 +243,7 @@ def evaluate_cli(
     gold_mentions_key: str = typer.Option(GOLD_MENTIONS_KEY, "--gold-key", help="doc.spans key of the gold mentions given with --gold-mentions."),
     batch_size: int = typer.Option(32, "--batch-size", "-b", help="Docs per batch in nlp.pipe."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run on (-1: CPU)."),
+    text_only: bool = typer.Option(False, "--text-only", help="Also score the same pipeline on the docs with their regions removed (what the image adds)."),
 ) -> None:
     """Score a pipeline's coreference clusters and groundings against gold data.
 
@@ -209,7 +264,11 @@ def evaluate_cli(
     counts one (mention, gold box) pair per gold box, correct when IoU >= 0.5
     (inclusive pixels), for all mentions, nouns and pronouns. Baselines on the
     same mentions: all singletons, string match with pronoun rules, largest
-    region, best-matching detector label.
+    region, best-matching detector label. Docs with VisPro's pronoun annotation
+    (doc._.pronoun_info, kept by convert-jsonlines) also get VisPro's pronoun
+    metric: precision, recall and F1 of the antecedent noun phrases put in each
+    referential pronoun's cluster, for pronouns whose referent was discussed in
+    the dialog and for those that were not.
     """
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
@@ -228,6 +287,7 @@ def evaluate_cli(
             gold_mentions_key=gold_mentions_key,
             scorch_dir=scorch_dir,
             batch_size=batch_size,
+            text_only=text_only,
         )
     except MultimodalCorefError as err:
         msg.fail(str(err), exits=1)
@@ -239,6 +299,7 @@ def evaluate_cli(
         )
     print_report(report)
     if output is not None:
+        report["provenance"] = provenance()
         output.parent.mkdir(parents=True, exist_ok=True)
         write_bytes_atomic(json.dumps(report, indent=2, ensure_ascii=False).encode("utf8"), output)
         msg.good(f"Saved the report to {output}")

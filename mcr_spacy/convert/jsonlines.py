@@ -56,6 +56,7 @@ COCO_CLASSES: Dict[int, str] = {
 KNOWN_FIELDS = (
     "doc_key", "sentences", "clusters", "object_detection", "image_file",
     "image_id", "img_width", "img_height", "subtoken_map", "sentence_map",
+    "speakers", "pronoun_info",
 )
 # Special tokens of subword files (BERT, RoBERTa), dropped when merging.
 SPECIAL_TOKENS = ("[CLS]", "[SEP]", "<s>", "</s>")
@@ -139,7 +140,8 @@ def record_to_doc(
     clusters = _read_clusters(record.get("clusters", None), n_tokens, where)
     if clusters is None:
         report.skip("record without 'clusters' (converted as an unlabelled doc)")
-    if record.get("subtoken_map") is not None:
+    subwords = record.get("subtoken_map") is not None
+    if subwords:
         sentences, clusters = _merge_subtokens(record, sentences, clusters, where)
         report.keep("records with subword tokens merged into words")
     doc = doc_from_token_clusters(
@@ -147,10 +149,35 @@ def record_to_doc(
         span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key,
     )
     doc._.image_regions = _read_regions(record, where, report)
+    if subwords and record.get("speakers") is not None:
+        report.skip("speakers of a subword record (not merged into words)")
+    elif record.get("speakers") is not None:
+        doc._.speakers = _read_speakers(record["speakers"], sentences, where)
+        report.keep("records with speakers")
+    if isinstance(record.get("pronoun_info"), list):
+        doc._.pronoun_info = record["pronoun_info"]
+        report.keep("pronouns with VisPro annotation", len(record["pronoun_info"]))
     for field in record:
         if field not in KNOWN_FIELDS:
             report.skip(f"field {field!r} not converted")
     return doc
+
+
+def _read_speakers(value: Any, sentences: List[List[str]], where: str) -> Optional[List[str]]:
+    """The speaker of each token, from `speakers` in the shape of `sentences`
+    (a list per sentence, one name per token); None when absent."""
+    if value is None:
+        return None
+    if (
+        not isinstance(value, list)
+        or len(value) != len(sentences)
+        or any(not isinstance(names, list) or len(names) != len(words) for names, words in zip(value, sentences))
+    ):
+        raise DataFormatError(
+            f"{where}: 'speakers' must have the shape of 'sentences' (a list per "
+            f"sentence, one speaker name per token); got {_short(value)}."
+        )
+    return [str(name) for names in value for name in names]
 
 
 def _read_clusters(value: Any, n_tokens: int, where: str) -> Optional[List[List[Tuple[int, int]]]]:

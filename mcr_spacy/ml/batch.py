@@ -10,6 +10,7 @@ from ..errors import Errors, RegionsError
 from ..annotation.extensions import get_doc_values
 from ..annotation.gold import doc_name
 from .mention_features import get_mention_features
+from .pair_inputs import PAIR_ATTRIBUTES, doc_pair_inputs
 from ..annotation.regions import normalize_boxes
 
 
@@ -77,6 +78,10 @@ def build_batch(
     first_feature = regions.first_feature[row_docs][region_row]
     has_features = first_feature >= 0
     feature_index[region_row[has_features], slot[has_features]] = (first_feature + slot)[has_features]
+    pairs = None
+    if model.attrs.get("antecedent_width"):
+        pairs = _batch_pairs(docs, spans, n_mentions, mention_row, mention_slot, n_rows, max_m)
+        pairs = {name: ops.asarray(array) for name, array in pairs.items()}
     return {
         "tokvecs": ops.flatten(tokvecs),
         "starts": ops.asarray(starts),
@@ -89,7 +94,34 @@ def build_batch(
         "labels": ops.asarray(labels),
         "boxes": ops.asarray(boxes),
         "region_mask": ops.asarray(region_mask),
+        "pairs": pairs,
     }, row_docs.tolist()
+
+
+def _batch_pairs(
+    docs: List[Doc], spans: List[numpy.ndarray], n_mentions: numpy.ndarray,
+    mention_row: numpy.ndarray, mention_slot: numpy.ndarray, n_rows: int, max_m: int,
+) -> Dict[str, numpy.ndarray]:
+    """The antecedent scorer's mention attributes (`doc_pair_inputs`) in the
+    padded `[rows, M]` layout, and word overlap as `[rows, M, M]` (pairs in
+    different rows of a doc are never compared)."""
+    vocab: Dict[str, int] = {}
+    per_doc = [doc_pair_inputs(doc, doc_spans, vocab) if len(doc_spans) else None for doc, doc_spans in zip(docs, spans)]
+    arrays = {name: numpy.zeros((n_rows, max_m), dtype="int64") for name in PAIR_ATTRIBUTES}
+    overlap = numpy.zeros((n_rows, max_m, max_m), dtype="int64")
+    first = numpy.cumsum(n_mentions) - n_mentions
+    for i, found in enumerate(per_doc):
+        if found is None:
+            continue
+        rows = slice(int(first[i]), int(first[i] + n_mentions[i]))
+        for name in PAIR_ATTRIBUTES:
+            arrays[name][mention_row[rows], mention_slot[rows]] = found[name]
+        doc_rows, doc_slots = mention_row[rows], mention_slot[rows]
+        same_row = doc_rows[:, None] == doc_rows[None, :]
+        a, b = numpy.nonzero(same_row)
+        overlap[doc_rows[a], doc_slots[a], doc_slots[b]] = found["overlap"][a, b]
+    arrays["overlap"] = overlap
+    return arrays
 
 
 class _BatchRegions(NamedTuple):

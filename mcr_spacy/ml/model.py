@@ -12,6 +12,7 @@ from thinc.types import Floats2d, Floats3d, Ints2d
 from ..errors import ConfigError, Errors
 from ..annotation.extensions import get_doc_values
 from ..annotation.gold import doc_name
+from ..annotation.mention_attributes import N_MENTION_TYPES
 
 # The model's input: docs, and per doc the mentions as [n, 2] token offsets
 # (start, end exclusive).
@@ -30,6 +31,11 @@ class CorefOutputs:
         image-text contrastive space.
     region_embeddings: [rows, R, width] L2-normalised regions of each padded
         row, in the same space.
+    antecedent_scores: [N, M + 1] mention-ranking scores (models with an
+        antecedent scorer; else [N, 0]): column 0 the "new entity" dummy
+        (score 0), column k + 1 the mention in slot k of the same row (rows
+        hold up to `max_mentions_per_chunk` mentions of one doc, in order);
+        candidates that are not earlier mentions score a large negative value.
     row_docs: the doc of each row (a doc with many mentions spans several rows).
     lengths: mentions per doc.
     n_regions: regions per doc.
@@ -41,6 +47,7 @@ class CorefOutputs:
     box_deltas: Floats2d
     text_embeddings: Floats2d
     region_embeddings: Floats3d
+    antecedent_scores: Floats2d
     row_docs: List[int]
     lengths: List[int]
     n_regions: List[int]
@@ -50,7 +57,7 @@ class CorefOutputs:
     def arrays(self) -> Tuple:
         return (
             self.embeddings, self.ground_logits, self.box_deltas,
-            self.text_embeddings, self.region_embeddings,
+            self.text_embeddings, self.region_embeddings, self.antecedent_scores,
         )
 
     def with_arrays(self, arrays: Sequence) -> "CorefOutputs":
@@ -77,6 +84,10 @@ class Targets:
         the same for the teacher's pseudo-labels on unlabelled docs.
     itc_docs: docs that take part in the image-text contrastive loss (with
         mentions and regions), as doc indices.
+    antecedent_gold, pseudo_antecedents: [N, M + 1] gold (or the teacher's
+        confident) antecedents in the layout of `CorefOutputs.antecedent_scores`,
+        the dummy where a mention starts an entity; None for models without
+        an antecedent scorer.
     """
 
     doc_index: numpy.ndarray
@@ -92,6 +103,8 @@ class Targets:
     pseudo_ground_target: numpy.ndarray
     pseudo_ground_mask: numpy.ndarray
     itc_docs: numpy.ndarray
+    antecedent_gold: Optional[numpy.ndarray] = None
+    pseudo_antecedents: Optional[numpy.ndarray] = None
 
 
 @registry.architectures("mcr_spacy.MultimodalCoref.v1")
@@ -165,8 +178,49 @@ def build_multimodal_coref_model(
             "sense2vec_table": None,
             "mixed_precision": mixed_precision,
             "grad_scaler": grad_scaler,
+            "antecedent_width": 0,
         },
     )
+
+
+@registry.architectures("mcr_spacy.MultimodalCoref.v2")
+def build_multimodal_coref_model_v2(
+    tok2vec: Model[List[Doc], List[Floats2d]],
+    hidden_width: int = 128,
+    n_heads: int = 4,
+    n_layers: int = 2,
+    dropout: float = 0.1,
+    region_feature_width: Optional[int] = None,
+    region_projection_rank: int = 0,
+    region_self_attention: bool = True,
+    itc_grounding: bool = False,
+    max_region_labels: int = 5000,
+    max_mentions_per_chunk: int = 128,
+    sense2vec_path: Optional[str] = None,
+    mixed_precision: bool = False,
+    grad_scaler: Optional[PyTorchGradScaler] = None,
+    antecedent_width: int = 64,
+) -> Model[MentionBatch, CorefOutputs]:
+    """`mcr_spacy.MultimodalCoref.v1` (same settings) with a mention-ranking
+    head: each mention scores every earlier mention of its chunk and a "new
+    entity" dummy from the two fused mention embeddings and pair features
+    (string and head match, word overlap, the pair of mention types that
+    carries gender, number and animacy agreement, mention and sentence
+    distance, nesting, same speaker, agreement of their groundings). The
+    component links each mention to its best antecedent; the v1 cosine
+    embeddings stay, for label propagation's pairs.
+
+    antecedent_width: hidden width of the pair scorer.
+    """
+    if antecedent_width < 1:
+        raise ConfigError(Errors.E126.format(value=antecedent_width))
+    model = build_multimodal_coref_model(
+        tok2vec, hidden_width, n_heads, n_layers, dropout, region_feature_width, region_projection_rank,
+        region_self_attention, itc_grounding, max_region_labels, max_mentions_per_chunk, sense2vec_path,
+        mixed_precision, grad_scaler,
+    )
+    model.attrs["antecedent_width"] = antecedent_width
+    return model
 
 
 SETTINGS_KEYS = ("token_width", "region_feature_width", "region_labels", "extra_width")
@@ -199,6 +253,8 @@ def build_torch_layer(model: Model, settings: Dict[str, Any]) -> None:
         projection_rank=model.attrs.get("region_projection_rank") or 0,
         region_self_attention=model.attrs.get("region_self_attention", True),
         itc_grounding=model.attrs.get("itc_grounding", False),
+        antecedent_width=model.attrs.get("antecedent_width", 0),
+        n_mention_types=N_MENTION_TYPES,
     )
     wrapper = wrap_module(module, model.attrs["mixed_precision"], model.attrs["grad_scaler"])
     if model.has_ref("torch"):
@@ -306,6 +362,7 @@ def empty_outputs(model: Model, lengths: List[int], n_regions: List[int]) -> Cor
         model.ops.alloc2f(0, 4),
         model.ops.alloc2f(0, width),
         model.ops.alloc3f(0, r - 1, width),
+        model.ops.alloc2f(0, 0),
         [],
         lengths,
         n_regions,

@@ -23,7 +23,7 @@ from ..ml.model import (
     CorefOutputs, MentionBatch, build_torch_layer, collect_region_settings,
     get_model_settings, is_built, rerun_module,
 )
-from .decoding import CLUSTERERS, DocPrediction, cluster_grounding, decode
+from .decoding import CLUSTERERS, DocPrediction, cluster_by_antecedents, cluster_grounding, decode
 from .mentions import is_sorted_unique
 from .targets import build_targets
 
@@ -271,6 +271,7 @@ class MultimodalCoref(TrainablePipe):
         return decode(
             docs, mentions, outputs, self.model.ops,
             self.cfg["linkage"], self.cfg["threshold"], self.cfg["grounding_agreement"],
+            self.model.attrs["max_mentions_per_chunk"],
         )
 
     def _one_thread_in_worker(self) -> None:
@@ -288,9 +289,12 @@ class MultimodalCoref(TrainablePipe):
             set_torch_threads(1)
 
     def cluster(self, prediction: DocPrediction) -> List[List[int]]:
-        """Cluster a doc's mentions from their pairwise cosine similarities."""
+        """Cluster a doc's mentions: by best antecedent when the model ranks
+        antecedents, else from their pairwise cosine similarities by `linkage`."""
         if not prediction.mentions:
             return []
+        if prediction.antecedent_scores is not None:
+            return cluster_by_antecedents(prediction.antecedent_scores, self.cfg["threshold"])
         return CLUSTERERS[self.cfg["linkage"]](prediction.similarities, self.cfg["threshold"])
 
     def set_annotations(self, docs: Iterable[Doc], predictions: List[DocPrediction]) -> None:
@@ -436,6 +440,7 @@ class MultimodalCoref(TrainablePipe):
             agreement_weight=self.cfg["grounding_agreement"],
             pseudo_coref_threshold=self.cfg["pseudo_coref_threshold"],
             pseudo_grounding_threshold=self.cfg["pseudo_grounding_threshold"],
+            chunk=self.model.attrs["max_mentions_per_chunk"],
         )
         parts, grads = loss_and_gradient(
             outputs.arrays, targets, outputs.row_docs, outputs.n_regions,

@@ -4,10 +4,11 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy
-from scipy.special import softmax
+from scipy.special import logit, softmax
 from spacy.tokens import Doc
 
 from ..annotation.boxes import apply_deltas_many
+from ..defaults import MASKED_SCORE
 from ..annotation.extensions import get_doc_values
 from ..annotation.regions import ImageRegions
 from ..ml.model import CorefOutputs
@@ -102,6 +103,39 @@ def cluster_average_linkage(scores: numpy.ndarray, threshold: float) -> List[Lis
 CLUSTERERS = {"transitive": cluster_transitive, "average": cluster_average_linkage}
 
 
+def cluster_by_antecedents(scores: numpy.ndarray, threshold: float) -> List[List[int]]:
+    """Mention-ranking decoding: `scores` [n, n] of each mention (row) against
+    each earlier mention (column; others a large negative value), the "new
+    entity" dummy scoring 0. A mention joins the entity of its best antecedent
+    when `sigmoid(score) > threshold` (0.5: when it beats the dummy), else
+    starts one. Clusters in order of their first mention."""
+    n = scores.shape[0]
+    uf = UnionFind(n)
+    if n > 1:
+        best = scores.argmax(axis=1)
+        linked = scores[numpy.arange(n), best] > logit(numpy.clip(threshold, 0.0, 1.0))
+        for i in numpy.nonzero(linked)[0].tolist():
+            uf.union(i, int(best[i]))
+    groups: Dict[int, List[int]] = {}
+    for i in range(n):
+        groups.setdefault(uf.find(i), []).append(i)
+    return list(groups.values())
+
+
+def doc_antecedent_scores(scores: numpy.ndarray, n: int, chunk: int) -> numpy.ndarray:
+    """A doc's mention-ranking scores `[n, n]` from its rows of
+    `CorefOutputs.antecedent_scores` (`[n, M + 1]`, mention k in slot
+    k % chunk of row k // chunk): mentions in different rows are never
+    candidates (a large negative score)."""
+    out = numpy.full((n, n), MASKED_SCORE, dtype="float32")
+    if n == 0:
+        return out
+    within = numpy.arange(n)
+    rows, cols = numpy.nonzero((within[:, None] // chunk == within[None, :] // chunk) & (within[None, :] < within[:, None]))
+    out[rows, cols] = scores[rows, 1 + cols % chunk]
+    return out
+
+
 def cluster_many(linkage: str, scores: numpy.ndarray, lengths: Sequence[int], threshold: float) -> List[List[List[int]]]:
     """The clusters of many docs with `linkage`: `scores` is [D, M, M], doc
     d's mentions its first `lengths[d]` rows and columns. Transitive linkage
@@ -120,6 +154,8 @@ class DocPrediction:
     similarities: numpy.ndarray
     # Per mention: {"region", "box", "score", "refined_box"} (`span._.grounding`).
     groundings: List[Dict[str, Any]]
+    # Mention-ranking scores [n, n] (models with an antecedent scorer), else None.
+    antecedent_scores: Optional[numpy.ndarray] = None
 
 
 def grounding_probs(logits: numpy.ndarray, dtype: str = "float64") -> numpy.ndarray:
@@ -198,10 +234,12 @@ def ground_mentions(
 
 def decode(
     docs: List[Doc], mentions: List[List[Tuple[int, int]]], outputs: CorefOutputs, ops: Any,
-    linkage: str, threshold: float, agreement_weight: float,
+    linkage: str, threshold: float, agreement_weight: float, chunk: int,
 ) -> List[DocPrediction]:
     """The predictions of a batch of docs from the model's outputs on their
-    `mentions`: groundings, pairwise scores and clusters by `linkage`."""
+    `mentions`: groundings, pairwise scores, and clusters by best antecedent
+    (models with an antecedent scorer) or by `linkage` over the pairwise
+    cosine scores."""
     embeddings = ops.to_numpy(outputs.embeddings)
     # Padded region slots hold a large negative logit: their probability
     # is 0, so one softmax over the batch equals each doc's own.
@@ -209,11 +247,19 @@ def decode(
     regions = get_doc_values(docs, "image_regions")
     groundings = ground_mentions(regions, outputs.lengths, probs, ops.to_numpy(outputs.box_deltas))
     sims = batch_similarities(embeddings, probs, outputs.lengths, outputs.n_regions, agreement_weight)
-    clusters = cluster_many(linkage, sims, outputs.lengths, threshold)
+    ranking = outputs.antecedent_scores.shape[1] > 0
+    if ranking:
+        antecedents = ops.to_numpy(outputs.antecedent_scores)
+        ranked = [doc_antecedent_scores(antecedents[rows], rows.stop - rows.start, chunk) for rows in outputs.doc_slices()]
+        clusters = [cluster_by_antecedents(scores, threshold) for scores in ranked]
+    else:
+        clusters = cluster_many(linkage, sims, outputs.lengths, threshold)
     predictions = []
     for i, (doc_mentions, rows) in enumerate(zip(mentions, outputs.doc_slices())):
         n = len(doc_mentions)
-        predictions.append(DocPrediction(doc_mentions, clusters[i], sims[i, :n, :n], groundings[rows]))
+        predictions.append(DocPrediction(
+            doc_mentions, clusters[i], sims[i, :n, :n], groundings[rows], ranked[i] if ranking else None
+        ))
     return predictions
 
 

@@ -4,6 +4,7 @@ teacher's pseudo-labels on unlabelled examples)."""
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import numpy
+from scipy.special import softmax
 from spacy.tokens import Doc
 from spacy.training import Example
 
@@ -50,11 +51,15 @@ def build_targets(
     agreement_weight: float,
     pseudo_coref_threshold: float,
     pseudo_grounding_threshold: float,
+    chunk: int,
 ) -> Targets:
     """The training targets of a batch: gold coreferent pairs, acceptable
     grounding slots and box targets of the labelled examples' mentions
     (`get_mentions` of their predicted docs, in the order of `outputs`), and
-    the `teacher`'s confident pairs and groundings on the unlabelled ones."""
+    the `teacher`'s confident pairs and groundings on the unlabelled ones.
+    With an antecedent scorer, also the gold antecedents (in the layout of
+    `CorefOutputs.antecedent_scores`, mentions in rows of `chunk`) and the
+    teacher's confident antecedents."""
     n = int(sum(outputs.lengths))
     width = outputs.ground_logits.shape[1]
     doc_index = numpy.zeros((n,), dtype="int64")
@@ -119,8 +124,44 @@ def build_targets(
     positives = (cluster[:, None] == cluster[None, :]) & (cluster[:, None] >= 0)
     positives &= doc_index[:, None] == doc_index[None, :]
     numpy.fill_diagonal(pseudo_positives, False)
+    antecedent_gold = pseudo_antecedents = None
+    n_columns = outputs.antecedent_scores.shape[1]
+    if n_columns:
+        antecedent_gold = gold_antecedents(positives, coref_mask, outputs.doc_slices(), chunk, n_columns)
+        if teacher is not None:
+            pseudo_antecedents = confident_antecedents(
+                ops.to_numpy(teacher.antecedent_scores), pseudo_mask, pseudo_coref_threshold
+            )
     return Targets(
         doc_index, coref_mask, positives, ground_target, ground_mask, box_source,
         box_gold, box_mask, pseudo_mask, pseudo_positives, pseudo_ground_target,
         pseudo_ground_mask, numpy.asarray(itc_docs, dtype="int64"),
+        antecedent_gold, pseudo_antecedents,
     )
+
+
+def gold_antecedents(
+    positives: numpy.ndarray, labelled: numpy.ndarray, docs: List[slice], chunk: int, n_columns: int
+) -> numpy.ndarray:
+    """[N, n_columns] bool: for each labelled mention, its earlier mentions of
+    the same gold cluster and chunk (column 1 + slot), or the "new entity"
+    dummy (column 0) when it has none; all False for unlabelled mentions."""
+    gold = numpy.zeros((positives.shape[0], n_columns), dtype="bool")
+    for rows in docs:
+        within = numpy.arange(rows.stop - rows.start)
+        candidate = (within[:, None] // chunk == within[None, :] // chunk) & (within[None, :] < within[:, None])
+        mention, antecedent = numpy.nonzero(positives[rows, rows] & candidate)
+        gold[rows.start + mention, 1 + antecedent % chunk] = True
+    gold[:, 0] = labelled & ~gold[:, 1:].any(axis=1)
+    return gold
+
+
+def confident_antecedents(scores: numpy.ndarray, unlabelled: numpy.ndarray, threshold: float) -> numpy.ndarray:
+    """[N, M + 1] bool: the teacher's best antecedent (or the dummy) of each
+    unlabelled mention whose probability for it is above `threshold`."""
+    probs = softmax(scores.astype("float64"), axis=1)
+    best = probs.argmax(axis=1)
+    confident = unlabelled & (probs[numpy.arange(len(best)), best] > threshold)
+    pseudo = numpy.zeros(scores.shape, dtype="bool")
+    pseudo[numpy.nonzero(confident)[0], best[confident]] = True
+    return pseudo

@@ -4,50 +4,16 @@ Each function takes the mentions of one doc (spans) and returns what
 `mcr_spacy.scoring.scorer.predictions_from_doc` returns for a model: clusters as lists
 of `(start_char, end_char)`, or a dict `(start_char, end_char) -> box or None`.
 """
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence
 
 from spacy.tokens import Span
 
+from ..annotation.mention_attributes import DETERMINERS, compatible, head_word, normalized_text, pronoun_class
 from ..pipeline.decoding import UnionFind
 from ..annotation.regions import ImageRegions
 from .metrics import Offsets
 from .scorer import offsets
 
-DETERMINERS = {
-    "a", "an", "the", "this", "that", "these", "those", "some", "any", "another",
-    "his", "her", "its", "their", "our", "my", "your", "one",
-}
-MALE_WORDS = {
-    "man", "men", "boy", "boys", "gentleman", "gentlemen", "guy", "guys", "father", "dad",
-    "son", "brother", "husband", "king", "male", "he", "him", "his", "himself", "grandfather",
-    "uncle", "groom", "policeman", "fireman", "sir", "mr",
-}
-FEMALE_WORDS = {
-    "woman", "women", "girl", "girls", "lady", "ladies", "mother", "mom", "daughter", "sister",
-    "wife", "queen", "female", "she", "her", "hers", "herself", "grandmother", "aunt", "bride",
-    "mrs", "ms",
-}
-PERSON_WORDS = {
-    "person", "people", "persons", "child", "children", "kid", "kids", "baby", "babies",
-    "player", "players", "someone", "somebody", "adult", "adults", "teenager", "student",
-    "worker", "rider", "skier", "surfer", "crowd", "team", "family", "friend", "friends",
-    "who", "human", "humans", "individual", "pedestrian", "spectator", "spectators",
-    "toddler", "couple", "group",
-}
-PLURAL_WORDS = {
-    "men", "women", "people", "children", "kids", "they", "them", "their", "theirs",
-    "themselves", "these", "those", "both", "persons", "babies", "feet", "teeth", "geese",
-    "mice", "police", "cattle", "sheep", "fish",
-}
-PRONOUN_CLASSES = {
-    "he": "male", "him": "male", "his": "male", "himself": "male",
-    "she": "female", "her": "female", "hers": "female", "herself": "female",
-    "it": "neuter", "its": "neuter", "itself": "neuter", "which": "neuter",
-    "this": "neuter", "that": "neuter",
-    "they": "plural", "them": "plural", "their": "plural", "theirs": "plural",
-    "themselves": "plural", "these": "plural", "those": "plural",
-    "who": "person",
-}
 # Label words a pronoun may refer to, for label-based grounding.
 PRONOUN_LABELS = {
     "male": ("man", "boy", "person", "men", "guy", "player"),
@@ -60,78 +26,6 @@ PRONOUN_LABELS = {
 def _sorted(mentions: Iterable[Span]) -> List[Span]:
     unique = {offsets(span): span for span in mentions}
     return [unique[key] for key in sorted(unique)]
-
-
-def _words(span: Span) -> List[str]:
-    return [t.lower_ for t in span if not t.is_punct and not t.is_space]
-
-
-def normalized_text(span: Span) -> str:
-    """Lower-cased words of a mention without punctuation or leading determiners."""
-    words = _words(span)
-    while len(words) > 1 and words[0] in DETERMINERS:
-        words = words[1:]
-    return " ".join(words)
-
-
-def head_word(span: Span) -> str:
-    """The mention's head: the syntactic root when the doc is parsed, else its
-    last alphabetic word (English noun phrases are head-final)."""
-    if span.doc.has_annotation("DEP"):
-        return span.root.lower_
-    alpha = [t.lower_ for t in span if t.is_alpha]
-    words = alpha or _words(span)
-    return words[-1] if words else ""
-
-
-def pronoun_class(span: Span) -> Optional[str]:
-    """"male", "female", "neuter", "plural" or "person" for a one-word
-    pronoun mention, else None."""
-    words = _words(span)
-    return PRONOUN_CLASSES.get(words[0]) if len(words) == 1 else None
-
-
-def _is_plural(span: Span, head: str) -> bool:
-    root = span.root if span.doc.has_annotation("DEP") else span[-1]
-    if root.tag_ in ("NNS", "NNPS") or "Plur" in root.morph.get("Number"):
-        return True
-    if head in PLURAL_WORDS:
-        return True
-    return len(head) > 3 and head.endswith("s") and not head.endswith("ss")
-
-
-def _features(span: Span) -> Tuple[str, bool]:
-    """(semantic class, plural) of a mention: class "male", "female", "person"
-    or "neuter"."""
-    cls = pronoun_class(span)
-    if cls is not None:
-        return ("neuter" if cls == "plural" else cls), cls == "plural"
-    head = head_word(span)
-    words = set(_words(span))
-    if head in MALE_WORDS:
-        cls = "male"
-    elif head in FEMALE_WORDS:
-        cls = "female"
-    elif head in PERSON_WORDS or words & (MALE_WORDS | FEMALE_WORDS):
-        cls = "person"
-    else:
-        cls = "neuter"
-    return cls, _is_plural(span, head)
-
-
-def _compatible(pronoun: str, antecedent: Span) -> bool:
-    cls, plural = _features(antecedent)
-    if pronoun == "plural":
-        return plural
-    if pronoun == "person":
-        return cls in ("male", "female", "person")
-    if plural:
-        return False
-    if pronoun == "male":
-        return cls in ("male", "person")
-    if pronoun == "female":
-        return cls in ("female", "person")
-    return cls == "neuter"
 
 
 def singleton_clusters(mentions: Iterable[Span]) -> List[List[Offsets]]:
@@ -155,7 +49,7 @@ def string_match_clusters(mentions: Iterable[Span], *, head_match: bool = True) 
                 other = spans[j]
                 if other.end_char > span.start_char:  # nested or overlapping
                     continue
-                if _compatible(cls, other):
+                if compatible(cls, other):
                     uf.union(i, j)
                     break
             continue

@@ -14,7 +14,8 @@ getter decides. A gold mention whose offsets do not fall on the tokens of
 `nlp`'s tokenizer raises AlignmentError (E205). Nothing else (clusters, boxes,
 entities) reaches the predicted doc.
 """
-from typing import List, Optional
+import bisect
+from typing import Any, List, Optional
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span, SpanGroup
@@ -50,16 +51,29 @@ def make_predicted_doc(
     span_cluster_prefix: str = CLUSTER_PREFIX,
 ) -> Doc:
     """The doc the pipeline gets for `reference`, by the rule of this module:
-    its text, regions and trace boxes, and with `gold_mentions` its gold
-    mentions in `doc.spans[mentions_key]`."""
+    its text, regions, trace boxes and speakers (each token gets the speaker
+    of the reference token its first character falls in), and with
+    `gold_mentions` its gold mentions in `doc.spans[mentions_key]`."""
     predicted = nlp.make_doc(reference.text)
     predicted._.image_regions = reference._.image_regions
     predicted._.trace_boxes = reference._.trace_boxes
+    if reference._.speakers is not None:
+        predicted._.speakers = align_token_values(reference, predicted, reference._.speakers)
     if gold_mentions:
         spans = gold_mention_spans(reference, mentions_key, span_cluster_prefix)
         if spans is not None:
             predicted.spans[mentions_key] = _align_mentions(predicted, reference, spans, mentions_key)
     return predicted
+
+
+def align_token_values(reference: Doc, predicted: Doc, values: List[Any]) -> List[Any]:
+    """Per-token `values` of `reference` carried to the tokens of `predicted`
+    (same text, maybe tokenised otherwise): each predicted token takes the
+    value of the reference token that holds its first character."""
+    if len(reference) == len(predicted) and all(a.idx == b.idx for a, b in zip(reference, predicted)):
+        return list(values)
+    starts = [token.idx for token in reference]
+    return [values[max(0, bisect.bisect_right(starts, token.idx) - 1)] for token in predicted]
 
 
 def _align_mentions(predicted: Doc, reference: Doc, spans: List[Span], key: str) -> SpanGroup:

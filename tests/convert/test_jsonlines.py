@@ -58,7 +58,16 @@ def test_tokens_sentences_and_clusters_map_exactly(tmp_path):
     assert doc.user_data["doc_key"] == "dl:val:1"
     assert all(s._.grounding is None for c in get_clusters(doc) for s in c)
     assert report.kept["clusters"] == 3 and report.kept["mentions"] == 5
-    assert report.skipped["field 'speakers' not converted"] == 1
+    assert list(doc._.speakers) == [name for names in RECORD["speakers"] for name in names]
+    assert report.kept["records with speakers"] == 1 and not report.skipped
+
+
+def test_speakers_must_have_the_shape_of_the_sentences(tmp_path):
+    record = dict(RECORD, speakers=[["caption"]] * len(RECORD["sentences"]))
+    src = write_lines(tmp_path / "in.jsonlines", [record])
+    with pytest.raises(DataFormatError, match="'speakers' must have the shape of 'sentences'"):
+        convert_jsonlines(src, tmp_path / "out.spacy")
+    assert not (tmp_path / "out.spacy").exists()
 
 
 def test_object_detection_becomes_label_only_regions(tmp_path):

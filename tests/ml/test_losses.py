@@ -6,7 +6,7 @@ import torch
 
 from mcr_spacy.annotation.boxes import apply_deltas_many
 from mcr_spacy.ml.torch.losses import apply_deltas, coreference_similarity
-from mcr_spacy.ml.torch.module import NEG_INF
+from mcr_spacy.ml.torch.packing import NEG_INF
 from mcr_spacy.pipeline.decoding import batch_similarities, grounding_probs
 
 

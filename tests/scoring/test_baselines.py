@@ -4,11 +4,10 @@ import pytest
 import spacy
 
 import mcr_spacy  # noqa: F401
+from mcr_spacy.annotation.mention_attributes import head_word, normalized_text
 from mcr_spacy.scoring.baselines import (
-    head_word,
     label_match_grounding,
     largest_region_grounding,
-    normalized_text,
     singleton_clusters,
     string_match_clusters,
 )

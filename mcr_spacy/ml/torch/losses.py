@@ -7,6 +7,7 @@ from thinc.api import torch2xp, xp2torch
 
 from ...annotation.boxes import DELTA_SCALE_CLAMP, DELTA_WEIGHTS
 from ..model import Targets
+from .ranking import antecedent_loss
 
 
 def coreference_similarity(
@@ -105,6 +106,15 @@ def image_text_contrastive_loss(
     )
 
 
+def mean_antecedent_loss(scores: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+    """`antecedent_loss` averaged over the mentions that have a target (a row
+    of `gold` with a True); 0 when none has."""
+    rows = gold.any(dim=1)
+    if not bool(rows.any()):
+        return scores.sum() * 0.0
+    return antecedent_loss(scores[rows], gold[rows]) / rows.sum()
+
+
 def loss_and_gradient(
     arrays: Tuple, targets: Targets, row_docs, n_regions,
     weights: Dict[str, float], temperature: float, itc_temperature: float,
@@ -114,7 +124,8 @@ def loss_and_gradient(
     sum with respect to the model outputs (thinc arrays, in the order of
     `CorefOutputs.arrays`)."""
     leaves = [xp2torch(a, requires_grad=True) for a in arrays]
-    emb, logits, deltas, text, regions = leaves
+    emb, logits, deltas, text, regions, antecedents = leaves
+    ranking = targets.antecedent_gold is not None
     device = emb.device
 
     def tensor(a, dtype=None):
@@ -122,10 +133,12 @@ def loss_and_gradient(
 
     doc_index = tensor(targets.doc_index)
     losses = {}
-    if weights.get("coref") or weights.get("label_prop"):
+    if not ranking and (weights.get("coref") or weights.get("label_prop")):
         has_regions = tensor(numpy.asarray(n_regions, dtype="int64"))[doc_index] > 0
         sim = coreference_similarity(emb, logits, agreement_weight, has_regions)
-    if weights.get("coref"):
+    if weights.get("coref") and ranking:
+        losses["coref"] = mean_antecedent_loss(antecedents, tensor(targets.antecedent_gold, torch.bool))
+    elif weights.get("coref"):
         losses["coref"] = supervised_contrastive_loss(
             sim, doc_index, tensor(targets.positives, torch.bool),
             tensor(targets.coref_mask, torch.bool), temperature,
@@ -149,10 +162,14 @@ def loss_and_gradient(
             tensor(targets.itc_docs.astype("int64")), itc_temperature,
         )
     if weights.get("label_prop"):
-        losses["label_prop"] = supervised_contrastive_loss(
-            sim, doc_index, tensor(targets.pseudo_positives, torch.bool),
-            tensor(targets.pseudo_mask, torch.bool), temperature,
-        ) + grounding_loss(
+        if ranking:
+            pseudo_coref = mean_antecedent_loss(antecedents, tensor(targets.pseudo_antecedents, torch.bool))
+        else:
+            pseudo_coref = supervised_contrastive_loss(
+                sim, doc_index, tensor(targets.pseudo_positives, torch.bool),
+                tensor(targets.pseudo_mask, torch.bool), temperature,
+            )
+        losses["label_prop"] = pseudo_coref + grounding_loss(
             logits, tensor(targets.pseudo_ground_target, torch.float32),
             tensor(targets.pseudo_ground_mask, torch.bool),
         )

@@ -1,31 +1,11 @@
 """The PyTorch cross-modal module: region encoder, mention-region fusion and heads."""
-from typing import Optional, Sequence, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
-NEG_INF = -1e4  # large enough to zero a softmax slot, small enough for float16
-
-
-class Packing:
-    """Real items of a padded `[B, S]` layout, as indices into its flattened
-    rows: position-wise layers run on the `[N, C]` real items only and
-    attention on the padded `[B, S, C]` form."""
-
-    def __init__(self, mask: torch.Tensor) -> None:
-        self.shape = mask.shape
-        self.index = torch.nonzero(mask.reshape(-1)).squeeze(1)
-
-    def pad(self, x: torch.Tensor) -> torch.Tensor:
-        """[N, C] -> [B, S, C], zeros in the padding."""
-        n_rows, n_slots = self.shape
-        out = x.new_zeros((n_rows * n_slots,) + x.shape[1:]).index_copy_(0, self.index, x)
-        return out.reshape((n_rows, n_slots) + x.shape[1:])
-
-    def unpad(self, x: torch.Tensor) -> torch.Tensor:
-        """[B, S, ...] -> [N, ...]."""
-        return x.reshape((-1,) + x.shape[2:]).index_select(0, self.index)
-
+from .packing import NEG_INF, Packing, pad_packed, padding_bias
+from .ranking import AntecedentScorer
 
 class Attention(nn.Module):
     """Multi-head attention of queries over keys with a key-padding bias,
@@ -48,10 +28,10 @@ class Attention(nn.Module):
         self-attention; bias: [B, 1, 1, S], 0 for real keys, NEG_INF for padding."""
         width = queries.shape[-1]
         if keys is None:
-            q, k, v = _pad(self.in_proj(queries), packing).chunk(3, dim=-1)
+            q, k, v = pad_packed(self.in_proj(queries), packing).chunk(3, dim=-1)
         else:
             weight, bias_in = self.in_proj.weight, self.in_proj.bias
-            q = _pad(nn.functional.linear(queries, weight[:width], bias_in[:width]), packing)
+            q = pad_packed(nn.functional.linear(queries, weight[:width], bias_in[:width]), packing)
             k, v = nn.functional.linear(keys, weight[width:], bias_in[width:]).chunk(2, dim=-1)
         n_rows, n_queries = q.shape[:2]
         head_width = width // self.n_heads
@@ -64,16 +44,6 @@ class Attention(nn.Module):
             dropout_p=self.dropout if self.training else 0.0,
         ).transpose(1, 2).reshape(n_rows, n_queries, width)
         return self.out_proj(attended if packing is None else packing.unpad(attended))
-
-
-def _pad(x: torch.Tensor, packing: Optional[Packing]) -> torch.Tensor:
-    return x if packing is None else packing.pad(x)
-
-
-def padding_bias(pad: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-    """[B, S] padding mask (True = padding) as an additive attention bias [B, 1, 1, S]."""
-    bias = torch.zeros(pad.shape, dtype=dtype, device=pad.device).masked_fill(pad, NEG_INF)
-    return bias[:, None, None, :]
 
 
 class RegionEncoder(nn.Module):
@@ -213,6 +183,8 @@ class MultimodalCorefModule(nn.Module):
         projection_rank: int = 0,
         region_self_attention: bool = True,
         itc_grounding: bool = False,
+        antecedent_width: int = 0,
+        n_mention_types: int = 1,
     ):
         super().__init__()
         self.n_width_buckets = n_width_buckets
@@ -243,6 +215,11 @@ class MultimodalCorefModule(nn.Module):
         # with a learned weight: what the unlabelled images teach that space
         # then reaches grounding.
         self.itc_grounding = nn.Parameter(torch.full((1,), 5.0)) if itc_grounding else None
+        # Mention ranking (`antecedent_width` > 0): each mention scores the
+        # earlier mentions of its row and a "new entity" dummy.
+        self.antecedents = None
+        if antecedent_width:
+            self.antecedents = AntecedentScorer(width, antecedent_width, n_mention_types, dropout)
 
     def pool_mentions(self, tokvecs, starts, ends):
         """Mean of each mention's tokens, with its first and last token vectors.
@@ -275,6 +252,7 @@ class MultimodalCorefModule(nn.Module):
         labels: torch.Tensor,  # [B, R] long
         boxes: torch.Tensor,  # [B, R, 5]
         region_mask: torch.Tensor,  # [B, R] bool
+        pairs: Optional[Dict[str, torch.Tensor]] = None,  # mention attributes for the antecedent scorer
     ):
         # Position-wise layers run on the real mentions only, row-major over
         # the padded rows (the order of the outputs); attention pads them.
@@ -312,6 +290,11 @@ class MultimodalCorefModule(nn.Module):
         fused = torch.cat([mentions, grounded], dim=-1)
         deltas = self.box_head(fused)
         embeddings = nn.functional.normalize(self.coref_head(fused).float(), dim=-1)
+        if self.antecedents is not None and pairs is not None:
+            pair_inputs = dict(pairs, starts=starts, ends=ends)
+            antecedents = packing.unpad(self.antecedents(packing.pad(mentions), mention_mask, pair_inputs, attention))
+        else:
+            antecedents = embeddings[:, :0]  # empty, but part of the graph for backward
         if self.training:
             text, region_space = text_space.float(), region_space.float()
         else:
@@ -323,4 +306,5 @@ class MultimodalCorefModule(nn.Module):
             deltas.float(),
             text,
             region_space,
+            antecedents,
         )

@@ -8,20 +8,27 @@ from thinc.layers.pytorchwrapper import forward as pytorch_forward
 
 INPUT_ORDER = (
     "tokvecs", "starts", "ends", "mention_mask", "extra", "features",
-    "feature_index", "labels", "boxes", "region_mask",
+    "feature_index", "labels", "boxes", "region_mask", "pairs",
 )
 
 
 def convert_inputs(model: Model, batch: Dict[str, Any], is_train: bool) -> Tuple[ArgsKwargs, Callable]:
     """Only the token vectors need a gradient: they lead back to the tok2vec.
-    A list (the region features, one array per doc) becomes a list of tensors."""
+    A list (the region features, one array per doc) becomes a list of tensors,
+    a dict (the antecedent scorer's mention attributes) a dict of tensors;
+    an input the model does not use stays None."""
     device = model.shims[0].device
-    args = tuple(
-        [xp2torch(a, device=device) for a in batch[key]]
-        if isinstance(batch[key], list)
-        else xp2torch(batch[key], requires_grad=(is_train and key == "tokvecs"), device=device)
-        for key in INPUT_ORDER
-    )
+
+    def convert(key: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if isinstance(value, list):
+            return [xp2torch(a, device=device) for a in value]
+        if isinstance(value, dict):
+            return {name: xp2torch(a, device=device) for name, a in value.items()}
+        return xp2torch(value, requires_grad=(is_train and key == "tokvecs"), device=device)
+
+    args = tuple(convert(key, batch.get(key)) for key in INPUT_ORDER)
 
     def get_d_tokvecs(d_inputs: ArgsKwargs):
         return torch2xp(d_inputs.args[0])

@@ -1,0 +1,72 @@
+"""What the antecedent scorer knows of each mention besides its vector: its
+type (pronoun class, or semantic class and number of a noun phrase), ids of
+its normalised text and head word (equal ids = string / head match), its
+sentence and speaker, and the word overlap of every pair of a doc's mentions."""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import numpy
+from spacy.tokens import Doc
+
+from ..annotation.mention_attributes import content_words, head_word, mention_type, normalized_text
+
+PAIR_ATTRIBUTES = ("types", "text_ids", "head_ids", "sentences", "speakers")
+"""The per-mention attributes; "overlap" is per pair."""
+
+
+def doc_pair_inputs(doc: Doc, spans: numpy.ndarray, vocab: Dict[str, int]) -> Dict[str, numpy.ndarray]:
+    """Per-mention attributes of one doc's mentions (token offsets `[n, 2]`):
+    "types", "text_ids", "head_ids" (0: a pronoun, which matches nothing by
+    string), "sentences", "speakers" (0: unknown) as `[n]` arrays and
+    "overlap" `[n, n]` (0: a pronoun, 1: no shared content word, 2: shared).
+    `vocab` gives ids to texts and heads; it grows as new strings come."""
+    mentions = [doc[int(start):int(end)] for start, end in spans]
+    n = len(mentions)
+    types = numpy.zeros((n,), dtype="int64")
+    text_ids = numpy.zeros((n,), dtype="int64")
+    head_ids = numpy.zeros((n,), dtype="int64")
+    words: List[Optional[frozenset]] = []
+    for i, span in enumerate(mentions):
+        kind, is_pronoun = mention_type(span)
+        types[i] = kind
+        if is_pronoun:
+            words.append(None)
+            continue
+        text_ids[i] = _id(vocab, normalized_text(span))
+        head_ids[i] = _id(vocab, "head:" + head_word(span))
+        words.append(content_words(span))
+    overlap = numpy.zeros((n, n), dtype="int64")
+    for i in range(n):
+        if words[i] is None:
+            continue
+        for j in range(i):
+            if words[j] is not None:
+                overlap[i, j] = overlap[j, i] = 2 if words[i] & words[j] else 1
+    sentences, speakers = _sentences_and_speakers(doc, spans)
+    return {"types": types, "text_ids": text_ids, "head_ids": head_ids, "sentences": sentences,
+            "speakers": speakers, "overlap": overlap}
+
+
+def _id(vocab: Dict[str, int], key: str) -> int:
+    if not key or key == "head:":
+        return 0
+    return vocab.setdefault(key, len(vocab) + 1)
+
+
+def _sentences_and_speakers(doc: Doc, spans: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
+    """Sentence index of each mention's first token (from the doc's sentence
+    boundaries, else counted at sentence-final punctuation) and its speaker id
+    (from `doc._.speakers`, one name per token; 0 when unknown)."""
+    starts = spans[:, 0].astype("int64") if len(spans) else numpy.zeros((0,), dtype="int64")
+    if doc.has_annotation("SENT_START"):
+        sent_start = numpy.asarray([token.is_sent_start is True for token in doc], dtype="int64")
+        sentence_of_token = numpy.cumsum(sent_start) - sent_start[0] if len(doc) else sent_start
+    else:
+        final = numpy.asarray([token.text in (".", "!", "?") for token in doc], dtype="int64")
+        sentence_of_token = numpy.cumsum(final) - final
+    sentences = sentence_of_token[starts] if len(doc) else numpy.zeros((len(starts),), dtype="int64")
+    speakers = numpy.zeros((len(starts),), dtype="int64")
+    names: Optional[Sequence[str]] = doc._.speakers if doc.has_extension("speakers") else None
+    if names:
+        ids: Dict[str, int] = {}
+        speakers = numpy.asarray([ids.setdefault(names[int(s)], len(ids) + 1) for s in starts], dtype="int64")
+    return sentences.astype("int64"), speakers

@@ -1,0 +1,103 @@
+"""Mention ranking: each mention scores every earlier mention of its row and a
+"new entity" dummy (score 0), from the two fused mention embeddings and the
+pair features any coreference model uses (string and head match, word
+overlap, the pair of mention types that carries agreement in gender, number
+and animacy, mention and sentence distance, nesting, same speaker, and how
+much the two mentions' groundings agree)."""
+from typing import Dict
+
+import torch
+from torch import nn
+
+from .packing import NEG_INF
+
+# Mention distances 1, 2, 3, 4, 5-7, 8-15, 16-31, 32-63, 64+ and sentence
+# distances 0, 1, 2, 3, 4-7, 8+ get one embedding each.
+DISTANCE_BUCKETS = (1, 2, 3, 4, 5, 8, 16, 32, 64)
+SENTENCE_BUCKETS = (0, 1, 2, 3, 4, 8)
+
+
+def bucketize(values: torch.Tensor, edges: tuple) -> torch.Tensor:
+    """Index of the bucket of each value: the number of edges at or below it, minus one (at least 0)."""
+    boundaries = torch.tensor(edges, dtype=values.dtype, device=values.device)
+    return (torch.bucketize(values, boundaries, right=True) - 1).clamp(min=0)
+
+
+class AntecedentScorer(nn.Module):
+    """Scores `[B, M, M + 1]` of each mention slot against the "new entity"
+    dummy (column 0, score 0) and every slot of its row (column j + 1);
+    slots that are not earlier real mentions get NEG_INF."""
+
+    def __init__(self, width: int, hidden: int, n_types: int, dropout: float):
+        super().__init__()
+        self.n_types = n_types
+        self.mention = nn.Linear(width, hidden)
+        self.candidate = nn.Linear(width, hidden, bias=False)
+        self.bilinear = nn.Linear(width, width, bias=False)
+        self.type_pair = nn.Embedding(n_types * n_types, hidden)
+        # exact match, head match, word overlap: 0 = does not apply (a pronoun), 1 = no, 2 = yes
+        self.exact = nn.Embedding(3, hidden)
+        self.head = nn.Embedding(3, hidden)
+        self.overlap = nn.Embedding(3, hidden)
+        self.distance = nn.Embedding(len(DISTANCE_BUCKETS), hidden)
+        self.sentence = nn.Embedding(len(SENTENCE_BUCKETS), hidden)
+        self.nested = nn.Embedding(2, hidden)
+        # same speaker: 0 = unknown, 1 = different, 2 = same
+        self.speaker = nn.Embedding(3, hidden)
+        self.agreement = nn.Parameter(torch.zeros(hidden))
+        self.dropout = nn.Dropout(dropout)
+        self.out = nn.Linear(hidden, 1)
+        nn.init.zeros_(self.bilinear.weight)
+
+    def forward(
+        self,
+        mentions: torch.Tensor,  # [B, M, W] fused mention embeddings (zeros in padding)
+        mask: torch.Tensor,  # [B, M] bool, True = real mention
+        pairs: Dict[str, torch.Tensor],  # the mention attributes of `pair_inputs`
+        grounding: torch.Tensor,  # [B, M, R + 1] grounding probabilities ("no region" first)
+    ) -> torch.Tensor:
+        n_rows, n_slots = mask.shape
+        slot = torch.arange(n_slots, device=mask.device)
+        earlier = slot[None, :] < slot[:, None]  # [M, M]: candidate j is before mention i
+        valid = earlier[None] & mask[:, None, :] & mask[:, :, None]
+        hidden = self.mention(mentions)[:, :, None, :] + self.candidate(mentions)[:, None, :, :]
+        types = pairs["types"]
+        hidden = hidden + self.type_pair(types[:, :, None] * self.n_types + types[:, None, :])
+        hidden = hidden + self.exact(_match(pairs["text_ids"])) + self.head(_match(pairs["head_ids"]))
+        hidden = hidden + self.overlap(pairs["overlap"])
+        distance = (slot[:, None] - slot[None, :]).clamp(min=0)
+        hidden = hidden + self.distance(bucketize(distance, DISTANCE_BUCKETS))[None]
+        sentences = pairs["sentences"]
+        gap = (sentences[:, :, None] - sentences[:, None, :]).clamp(min=0)
+        hidden = hidden + self.sentence(bucketize(gap, SENTENCE_BUCKETS))
+        starts, ends = pairs["starts"], pairs["ends"]
+        nested = (starts[:, None, :] <= starts[:, :, None]) & (ends[:, :, None] <= ends[:, None, :])
+        nested = nested | ((starts[:, :, None] <= starts[:, None, :]) & (ends[:, None, :] <= ends[:, :, None]))
+        hidden = hidden + self.nested(nested.long())
+        speakers = pairs["speakers"]
+        known = (speakers[:, :, None] > 0) & (speakers[:, None, :] > 0)
+        same = speakers[:, :, None] == speakers[:, None, :]
+        hidden = hidden + self.speaker(known.long() * (1 + same.long()))
+        # How much the two mentions are grounded to the same real region.
+        real = grounding[:, :, 1:].to(hidden.dtype)
+        agree = torch.bmm(real, real.transpose(1, 2))
+        hidden = hidden + agree[..., None] * self.agreement
+        scores = self.out(self.dropout(nn.functional.gelu(hidden))).squeeze(-1)
+        scores = scores + torch.bmm(self.bilinear(mentions), mentions.transpose(1, 2))
+        scores = scores.float().masked_fill(~valid, NEG_INF)
+        dummy = scores.new_zeros((n_rows, n_slots, 1))
+        return torch.cat([dummy, scores], dim=-1)
+
+
+def _match(ids: torch.Tensor) -> torch.Tensor:
+    """[B, M] ids (0 = none) -> [B, M, M]: 0 where either has none, 1 for different, 2 for equal."""
+    known = (ids[:, :, None] > 0) & (ids[:, None, :] > 0)
+    return known.long() * (1 + (ids[:, :, None] == ids[:, None, :]).long())
+
+
+def antecedent_loss(scores: torch.Tensor, gold: torch.Tensor) -> torch.Tensor:
+    """Negative marginal log-likelihood of the gold antecedents: `scores`
+    `[N, K + 1]` (column 0 the dummy), `gold` `[N, K + 1]` bool with at least one
+    True per row (the dummy when a mention has no gold antecedent). Summed."""
+    gold_scores = scores.masked_fill(~gold, NEG_INF)
+    return (torch.logsumexp(scores, dim=-1) - torch.logsumexp(gold_scores, dim=-1)).sum()
