@@ -17,7 +17,7 @@ import typer
 from wasabi import msg
 
 from ..training.io import write_bytes_atomic
-from ._util import app
+from ._util import app, format_percent
 
 COREF_COLUMNS = (("CoNLL F1", "conll_f"), ("MUC", "muc"), ("B³", "b3"), ("CEAF-e", "ceafe"), ("BLANC", "blanc"), ("LEA", "lea"))
 GROUNDING_COLUMNS = (("all", "grounding_acc"), ("nouns", "grounding_acc_noun"), ("pronouns", "grounding_acc_pronoun"))
@@ -63,7 +63,7 @@ def provenance(source_dir: Optional[Path] = None) -> Dict[str, str]:
 
 def pct(value: Optional[float], digits: int = 2) -> str:
     """A fraction as a percentage with `digits` decimals; "–" when missing."""
-    return "–" if value is None else f"{100 * float(value):.{digits}f}"
+    return format_percent(value, decimals=digits, missing="–")
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> List[str]:
@@ -141,8 +141,9 @@ def benchmarks_page(reports: Dict[str, Dict[str, Any]], source: str) -> str:
         rows = [
             ["docs/s, encoder only", _num(inference.get("encoder", {}).get("docs_per_s"))],
             ["docs/s, full pipeline", _num(inference.get("full", {}).get("docs_per_s"))],
-            ["ratio (median of rounds)", _num(report.get("ratio"), 3)],
-            ["component share of pipeline time", pct(report.get("coref_share"), 1) + " %"],
+            ["ratio (median of rounds)", _num(inference.get("ratio"), 3)],
+            ["component share of pipeline time", pct(inference.get("coref_share"), 1) + " %"],
+            ["load average at start / end", _load(report)],
             ["training examples/s", _num((report.get("training") or {}).get("examples_per_s"))],
             ["torch threads / CPUs", f"{report.get('torch_threads', '?')} / {report.get('cpu_count', '?')}"],
         ]
@@ -168,6 +169,12 @@ def _score_row(label: str, scores: Dict[str, Any]) -> List[str]:
     has_grounding = "grounding_acc" in scores
     row += [pct(scores.get(key)) if has_grounding else "" for _, key in GROUNDING_COLUMNS]
     return row
+
+
+def _load(report: Dict[str, Any]) -> str:
+    """The 1-minute load average before and after the run: how busy the machine was."""
+    values = [report.get(key) for key in ("load_average", "load_average_end")]
+    return " / ".join("–" if v is None else f"{v[0]:.2f}" for v in values)
 
 
 def _num(value: Optional[float], digits: int = 1) -> str:

@@ -44,13 +44,16 @@ def test_pages_without_reports_say_what_to_run():
 
 
 def test_benchmarks_page():
-    report = {"config": "demo", "inference": {"encoder": {"docs_per_s": 200.0}, "full": {"docs_per_s": 180.0}},
-              "ratio": 0.9, "coref_share": 0.117, "training": {"examples_per_s": 40.0}, "torch_threads": 1,
+    report = {"config": "demo", "inference": {"encoder": {"docs_per_s": 200.0}, "full": {"docs_per_s": 180.0},
+                                              "ratio": 0.9, "coref_share": 0.117},
+              "load_average": [0.5, 0.4, 0.3], "load_average_end": [1.25, 1.0, 1.0],
+              "training": {"examples_per_s": 40.0}, "torch_threads": 1,
               "cpu_count": 2, "memory": [{"n_words": 500, "peak_rss_increase_mb": 6.54}], "provenance": PROVENANCE}
     page = benchmarks_page({"benchmark_demo.json": report}, "metrics")
     assert "| ratio (median of rounds) | 0.900 |" in page
     assert "| component share of pipeline time | 11.7 % |" in page
     assert "| 500 |  | 6.5 |" in page
+    assert "| load average at start / end | 0.50 / 1.25 |" in page
 
 
 def test_write_docs_command(tmp_path):
