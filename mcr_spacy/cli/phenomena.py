@@ -8,6 +8,7 @@ import typer
 from wasabi import msg
 
 from ..training.io import write_bytes_atomic
+from .write_docs import provenance
 from ..errors import Errors, MultimodalCorefError
 from ..scoring.phenomena import compare_with_text_only
 from ..training.examples import make_predicted_doc
@@ -56,5 +57,6 @@ def phenomena_cli(
     msg.divider(f"Phenomena ({'gold' if gold_mentions else 'predicted'} mentions)")
     msg.table(rows, header=("tag", "n", "antecedent", "text only", "n boxes", "grounding", "text only"))
     if output is not None:
+        results["provenance"] = provenance()
         write_bytes_atomic(json.dumps(results, indent=2).encode("utf8"), output)
         msg.good(f"Saved the scores to {output}")
