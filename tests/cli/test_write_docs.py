@@ -87,3 +87,15 @@ def test_provenance_names_the_checkout_commit():
         assert prov["commit"].split("+")[0] == head.stdout.strip()
     else:
         assert prov["commit"] == "unknown"
+
+
+def test_vispro_section_compares_the_model_without_regions_and_the_baselines():
+    pronouns = {g: {"p": 0.5, "r": 0.25, "f": 1 / 3, "n": 4} for g in ("all", "discussed", "not_discussed")}
+    report = _report(f=0.9) | {"vispro_pronouns": pronouns, "n_docs": 3,
+                               "text_only": {"coref": _coref(0.8), "vispro_pronouns": pronouns}}
+    page = results_page({"vispro_test_gold_mentions.json": report}, "metrics")
+    rows = {line.split(" | ")[0]: line.split(" | ") for line in page.splitlines() if line.startswith("| ")}
+    assert rows["| same, regions removed"][1] == "80.00"
+    assert rows["| string match"][1] == "50.00"
+    assert "| `multimodal_coref` | 50.00 / 25.00 / 33.33 |" in page
+    assert "3 dialogs; protocol: gold mentions." in page
