@@ -125,7 +125,7 @@ def write_pages(
             title=f"{i}. " + (f"Image {image_id}" if image_id else doc_name(ref)),
         )
         page = page.replace(
-            "<body>\n", f'<body>\n<nav style="font:14px system-ui;margin:8px 12px"><a href="index.html">← all docs</a></nav>\n', 1
+            "<body>\n", '<body>\n<nav style="font:14px system-ui;margin:8px 12px"><a href="index.html">← all docs</a></nav>\n', 1
         )
         write_bytes_atomic(page.encode("utf8"), output_dir / name)
         rows.append({"file": name, "image": image, "image_id": image_id, "text": ref.text, "scores": scores,
