@@ -30,7 +30,8 @@ def test_project_all_workflow(tmp_path):
     assert gold["protocol"] == "gold mentions"
     assert (project / "metrics" / "test_end_to_end.json").exists()
     phenomena = json.loads((project / "metrics" / "phenomena.json").read_text())
-    assert set(phenomena) == {"with_image", "text_only"}
+    assert set(phenomena) == {"with_image", "text_only", "provenance"}
+    assert set(gold["provenance"]) == set(phenomena["provenance"]) == {"machine", "commit", "date"}
     assert (project / "visualize" / "index.html").exists()
     assert (project / "metrics" / "scorch" / "gold").is_dir()
     assert "Coreference" in result.stdout
