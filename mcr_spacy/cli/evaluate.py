@@ -2,7 +2,7 @@
 with baselines and scorch's figures beside them."""
 import json
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import spacy
 import typer
@@ -107,19 +107,21 @@ def evaluate(
     key = mentions_key or default_key
     if references and not any(get_cluster_groups(doc, prefix) for doc in references):
         raise DataFormatError(Errors.E701.format(n_docs=len(references), span_cluster_prefix=prefix))
-    inputs = [
-        make_predicted_doc(
-            nlp, ref, gold_mentions=use_gold_mentions, mentions_key=gold_mentions_key, span_cluster_prefix=prefix
-        )
-        for ref in references
-    ]
-    report = _score_pipeline(nlp, references, inputs, prefix, key, gold_mentions_key, batch_size, use_gold_mentions)
-    predicted = report.pop("_predicted")
+    def score(with_regions: bool) -> Tuple[Dict[str, Any], List[Doc]]:
+        inputs = []
+        for ref in references:
+            doc = make_predicted_doc(
+                nlp, ref, gold_mentions=use_gold_mentions, mentions_key=gold_mentions_key, span_cluster_prefix=prefix
+            )
+            if not with_regions:
+                doc._.image_regions = None
+            inputs.append(doc)
+        predicted = list(nlp.pipe(inputs, batch_size=batch_size))
+        return _score_predictions(predicted, references, prefix, key, gold_mentions_key, use_gold_mentions), predicted
+
+    report, predicted = score(with_regions=True)
     if text_only:
-        for doc in inputs:
-            doc._.image_regions = None
-        text_report = _score_pipeline(nlp, references, inputs, prefix, key, gold_mentions_key, batch_size, use_gold_mentions)
-        text_report.pop("_predicted")
+        text_report, _ = score(with_regions=False)
         report["text_only"] = {k: v for k, v in text_report.items() if k.startswith(("coref", "grounding", "vispro"))}
     if scorch_dir is not None:
 
@@ -144,13 +146,11 @@ def evaluate(
     return report
 
 
-def _score_pipeline(
-    nlp: Language, references: Sequence[Doc], inputs: List[Doc], prefix: str, key: str,
-    gold_mentions_key: str, batch_size: int, use_gold_mentions: bool,
+def _score_predictions(
+    predicted: List[Doc], references: Sequence[Doc], prefix: str, key: str,
+    gold_mentions_key: str, use_gold_mentions: bool,
 ) -> Dict[str, Any]:
-    """The scores of `nlp` on `inputs` against `references`, with the
-    baselines; the predicted docs under "_predicted"."""
-    predicted = list(nlp.pipe([doc.copy() for doc in inputs], batch_size=batch_size))
+    """The scores of the `predicted` docs against `references`, with the baselines."""
     examples = [Example(pred, ref) for pred, ref in zip(predicted, references)]
     results = evaluate_examples(examples, span_cluster_prefix=prefix, mentions_key=key, gold_mentions_key=gold_mentions_key)
     predictions = [predictions_from_doc(doc, prefix, key) for doc in predicted]
@@ -164,7 +164,6 @@ def _score_pipeline(
     if has_pronoun_info(references):
         report["vispro_pronouns"] = pronoun_scores(references, [clusters for clusters, _ in predictions])
     report["baselines"] = run_baselines(examples, prefix, key, use_gold_mentions, gold_mentions_key)
-    report["_predicted"] = predicted
     return report
 
 

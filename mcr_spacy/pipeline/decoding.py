@@ -30,6 +30,13 @@ class UnionFind:
             # The smaller index is the root: results do not depend on pair order.
             self.parent[max(a, b)] = min(a, b)
 
+    def groups(self) -> List[List[int]]:
+        """The sets as sorted index lists, ordered by their first index."""
+        found: Dict[int, List[int]] = {}
+        for i in range(len(self.parent)):
+            found.setdefault(self.find(i), []).append(i)
+        return list(found.values())
+
 
 def cluster_transitive(scores: numpy.ndarray, threshold: float) -> List[List[int]]:
     """Join every pair with score > threshold, transitively: the connected
@@ -116,10 +123,7 @@ def cluster_by_antecedents(scores: numpy.ndarray, threshold: float) -> List[List
         linked = scores[numpy.arange(n), best] > logit(numpy.clip(threshold, 0.0, 1.0))
         for i in numpy.nonzero(linked)[0].tolist():
             uf.union(i, int(best[i]))
-    groups: Dict[int, List[int]] = {}
-    for i in range(n):
-        groups.setdefault(uf.find(i), []).append(i)
-    return list(groups.values())
+    return uf.groups()
 
 
 def doc_antecedent_scores(scores: numpy.ndarray, n: int, chunk: int) -> numpy.ndarray:

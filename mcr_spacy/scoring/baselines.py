@@ -65,10 +65,7 @@ def string_match_clusters(mentions: Iterable[Span], *, head_match: bool = True) 
                 uf.union(i, by_head[head])
             else:
                 by_head[head] = i
-    groups: Dict[int, List[Offsets]] = {}
-    for i, span in enumerate(spans):
-        groups.setdefault(uf.find(i), []).append(offsets(span))
-    return [groups[root] for root in sorted(groups)]
+    return [[offsets(spans[i]) for i in group] for group in uf.groups()]
 
 
 def _areas(regions: ImageRegions) -> List[float]:
