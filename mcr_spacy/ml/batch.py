@@ -10,7 +10,7 @@ from ..errors import Errors, RegionsError
 from ..annotation.extensions import get_doc_values
 from ..annotation.gold import doc_name
 from .mention_features import get_mention_features
-from .pair_inputs import PAIR_ATTRIBUTES, doc_pair_inputs
+from .pair_inputs import PAIR_ATTRIBUTES, PAIR_MATRICES, doc_pair_inputs
 from ..annotation.regions import normalize_boxes
 
 
@@ -103,12 +103,12 @@ def _batch_pairs(
     mention_row: numpy.ndarray, mention_slot: numpy.ndarray, n_rows: int, max_m: int,
 ) -> Dict[str, numpy.ndarray]:
     """The antecedent scorer's mention attributes (`doc_pair_inputs`) in the
-    padded `[rows, M]` layout, and word overlap as `[rows, M, M]` (pairs in
-    different rows of a doc are never compared)."""
+    padded `[rows, M]` layout, and the pair attributes (word overlap, agreement
+    ranks) as `[rows, M, M]` (pairs in different rows of a doc are never compared)."""
     vocab: Dict[str, int] = {}
     per_doc = [doc_pair_inputs(doc, doc_spans, vocab) if len(doc_spans) else None for doc, doc_spans in zip(docs, spans)]
     arrays = {name: numpy.zeros((n_rows, max_m), dtype="int64") for name in PAIR_ATTRIBUTES}
-    overlap = numpy.zeros((n_rows, max_m, max_m), dtype="int64")
+    matrices = {name: numpy.zeros((n_rows, max_m, max_m), dtype="int64") for name in PAIR_MATRICES}
     first = numpy.cumsum(n_mentions) - n_mentions
     for i, found in enumerate(per_doc):
         if found is None:
@@ -119,8 +119,9 @@ def _batch_pairs(
         doc_rows, doc_slots = mention_row[rows], mention_slot[rows]
         same_row = doc_rows[:, None] == doc_rows[None, :]
         a, b = numpy.nonzero(same_row)
-        overlap[doc_rows[a], doc_slots[a], doc_slots[b]] = found["overlap"][a, b]
-    arrays["overlap"] = overlap
+        for name in PAIR_MATRICES:
+            matrices[name][doc_rows[a], doc_slots[a], doc_slots[b]] = found[name][a, b]
+    arrays.update(matrices)
     return arrays
 
 

@@ -1,24 +1,33 @@
 """What the antecedent scorer knows of each mention besides its vector: its
 type (pronoun class, or semantic class and number of a noun phrase), ids of
 its normalised text and head word (equal ids = string / head match), its
-sentence and speaker, and the word overlap of every pair of a doc's mentions."""
+sentence and speaker, and for every pair of a doc's mentions their word
+overlap and, for a pronoun, where the candidate stands among the earlier
+mentions that agree with it (what the string-match baseline's pronoun rule reads)."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
-from ..annotation.mention_attributes import content_words, head_word, mention_type, normalized_text
+from ..annotation.mention_attributes import (
+    compatible, content_words, head_word, mention_type, normalized_text, pronoun_class,
+)
 
 PAIR_ATTRIBUTES = ("types", "text_ids", "head_ids", "sentences", "speakers")
-"""The per-mention attributes; "overlap" is per pair."""
+"""The per-mention attributes."""
+PAIR_MATRICES = ("overlap", "agreement")
+"""The per-pair attributes, `[n, n]` each."""
+AGREEMENT_RANKS = 3
+"""Agreeing candidates nearer than this many get their own rank."""
 
 
 def doc_pair_inputs(doc: Doc, spans: numpy.ndarray, vocab: Dict[str, int]) -> Dict[str, numpy.ndarray]:
     """Per-mention attributes of one doc's mentions (token offsets `[n, 2]`):
     "types", "text_ids", "head_ids" (0: a pronoun, which matches nothing by
     string), "sentences", "speakers" (0: unknown) as `[n]` arrays and
-    "overlap" `[n, n]` (0: a pronoun, 1: no shared content word, 2: shared).
-    `vocab` gives ids to texts and heads; it grows as new strings come."""
+    "overlap" `[n, n]` (0: a pronoun, 1: no shared content word, 2: shared)
+    and "agreement" `[n, n]` (see `agreement_ranks`). `vocab` gives ids to
+    texts and heads; it grows as new strings come."""
     mentions = [doc[int(start):int(end)] for start, end in spans]
     n = len(mentions)
     types = numpy.zeros((n,), dtype="int64")
@@ -43,7 +52,30 @@ def doc_pair_inputs(doc: Doc, spans: numpy.ndarray, vocab: Dict[str, int]) -> Di
                 overlap[i, j] = overlap[j, i] = 2 if words[i] & words[j] else 1
     sentences, speakers = _sentences_and_speakers(doc, spans)
     return {"types": types, "text_ids": text_ids, "head_ids": head_ids, "sentences": sentences,
-            "speakers": speakers, "overlap": overlap}
+            "speakers": speakers, "overlap": overlap, "agreement": agreement_ranks(mentions)}
+
+
+def agreement_ranks(mentions: Sequence[Span]) -> numpy.ndarray:
+    """`[n, n]` for mention i (a third-person pronoun) and an earlier mention j
+    (in the order given): 1 when j does not agree with it in gender, number and
+    animacy or overlaps it, else 2 + the number of agreeing mentions between
+    them (capped at 1 + AGREEMENT_RANKS); 0 for every other pair. Rank 2, the
+    nearest agreeing mention, is the antecedent the rule baseline picks."""
+    n = len(mentions)
+    ranks = numpy.zeros((n, n), dtype="int64")
+    for i, span in enumerate(mentions):
+        cls = pronoun_class(span)
+        if cls is None:
+            continue
+        found = 0
+        for j in range(i - 1, -1, -1):
+            other = mentions[j]
+            if other.end_char > span.start_char or not compatible(cls, other):
+                ranks[i, j] = 1
+                continue
+            ranks[i, j] = 2 + min(found, AGREEMENT_RANKS - 1)
+            found += 1
+    return ranks
 
 
 def _id(vocab: Dict[str, int], key: str) -> int:

@@ -321,7 +321,9 @@ class MultimodalCoref(TrainablePipe):
         self, get_examples: Callable[[], Iterable[Example]], *, nlp: Optional[Language] = None
     ) -> None:
         """Infer the region feature width and detector-label vocabulary from the
-        examples, build the model and store its settings in `cfg`."""
+        examples, build the model and store its settings in `cfg`. The sample
+        that builds the model first goes through the components before this
+        one in `nlp` (a parser that noun-chunk mentions need, say)."""
         validate_get_examples(get_examples, "MultimodalCoref.initialize")
         examples = list(get_examples())
         docs = [eg.predicted for eg in examples]
@@ -332,6 +334,11 @@ class MultimodalCoref(TrainablePipe):
             if self.model.attrs.get("region_labels") is None:
                 self.model.attrs["region_labels"] = labels
         sample = docs[:10]
+        if nlp is not None and self.name in nlp.component_names:
+            # Frozen components are disabled while the others initialize; they run here too.
+            sample = [doc.copy() for doc in sample]
+            for _, component in nlp.components[: nlp.component_names.index(self.name)]:
+                sample = list(component.pipe(sample))
         inputs, _ = self._model_input(sample)
         self.model.initialize(X=inputs)
         self._ema = None

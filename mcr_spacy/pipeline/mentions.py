@@ -35,6 +35,7 @@ def create_noun_chunk_mentions(
     stop_phrases: Optional[List[str]] = None,
     pronouns: Optional[List[str]] = None,
     include_pronouns: bool = True,
+    include_possessives: bool = False,
 ) -> MentionGetter:
     """Noun chunks and pronouns from a dependency parser, minus a stop list of
     phrases (compared lower-cased, without a leading determiner-free match).
@@ -43,6 +44,9 @@ def create_noun_chunk_mentions(
         phrases such as "the image", "the left", "we").
     pronouns: words taken as pronoun mentions (default: the CIN pronoun list).
     include_pronouns: add pronouns that are not inside a noun chunk.
+    include_possessives: also add possessive pronouns inside a noun chunk
+        ("his" of "his hair") as mentions of their own, as VisPro and
+        OntoNotes annotate them.
     """
     stops = set(p.lower() for p in (DEFAULT_STOP_PHRASES if stop_phrases is None else stop_phrases))
     pronoun_set = set(p.lower() for p in (PRONOUNS if pronouns is None else pronouns))
@@ -59,7 +63,7 @@ def create_noun_chunk_mentions(
                 covered.update(range(span.start, span.end))
             for token in doc:
                 if (
-                    token.i not in covered
+                    (token.i not in covered or (include_possessives and token.dep_ == "poss"))
                     and token.lower_ in pronoun_set
                     and token.lower_ not in stops
                     and token.pos_ in ("PRON", "DET", "")
@@ -99,3 +103,28 @@ def create_span_group_or_entity_mentions(
         return _sorted_unique(e for e in doc.ents if label_set is None or e.label_ in label_set)
 
     return get_span_group_or_entity_mentions
+
+
+@registry.misc("mcr_spacy.span_group_or_noun_chunk_mentions.v1")
+def create_span_group_or_noun_chunk_mentions(
+    key: str = DEFAULT_MENTIONS_KEY,
+    stop_phrases: Optional[List[str]] = None,
+    pronouns: Optional[List[str]] = None,
+    include_pronouns: bool = True,
+    include_possessives: bool = False,
+) -> MentionGetter:
+    """Mentions given in `doc.spans[key]` when the doc has that key (gold
+    mentions, the paper's protocol), else noun chunks and pronouns as
+    `mcr_spacy.noun_chunk_mentions.v1` finds them (end to end): one pipeline
+    serves both protocols."""
+    noun_chunks = create_noun_chunk_mentions(
+        stop_phrases=stop_phrases, pronouns=pronouns,
+        include_pronouns=include_pronouns, include_possessives=include_possessives,
+    )
+
+    def get_span_group_or_noun_chunk_mentions(doc: Doc) -> List[Span]:
+        if key in doc.spans:
+            return _sorted_unique(doc.spans[key])
+        return noun_chunks(doc)
+
+    return get_span_group_or_noun_chunk_mentions

@@ -2,7 +2,9 @@ import pytest
 import spacy
 
 from mcr_spacy import ConfigError
-from mcr_spacy.pipeline.mentions import create_noun_chunk_mentions, create_span_group_mentions
+from mcr_spacy.pipeline.mentions import (
+    create_noun_chunk_mentions, create_span_group_mentions, create_span_group_or_noun_chunk_mentions,
+)
 
 
 @pytest.fixture(scope="module")
@@ -20,6 +22,21 @@ def test_noun_chunks_and_pronouns(parser_nlp):
     custom = create_noun_chunk_mentions(stop_phrases=["a tree"], include_pronouns=False)(doc)
     assert "this image" in [s.text for s in custom]
     assert "a tree" not in [s.text for s in custom]
+
+
+def test_possessive_pronouns_inside_noun_chunks(parser_nlp):
+    doc = parser_nlp("A man walks his dog. She holds their hands.")
+    assert [s.text for s in create_noun_chunk_mentions()(doc)] == ["A man", "his dog", "She", "their hands"]
+    with_possessives = create_noun_chunk_mentions(include_possessives=True)(doc)
+    assert [s.text for s in with_possessives] == ["A man", "his", "his dog", "She", "their", "their hands"]
+
+
+def test_span_group_or_noun_chunk_mentions(parser_nlp):
+    doc = parser_nlp("A man walks his dog.")
+    getter = create_span_group_or_noun_chunk_mentions(key="gold", include_possessives=True)
+    assert [s.text for s in getter(doc)] == ["A man", "his", "his dog"]
+    doc.spans["gold"] = [doc[4:5], doc[0:2]]
+    assert [s.text for s in getter(doc)] == ["A man", "dog"]
 
 
 def test_noun_chunks_need_a_parser():

@@ -9,6 +9,7 @@ from typing import Dict
 import torch
 from torch import nn
 
+from ..pair_inputs import AGREEMENT_RANKS
 from .packing import NEG_INF
 
 # Mention distances 1, 2, 3, 4, 5-7, 8-15, 16-31, 32-63, 64+ and sentence
@@ -39,12 +40,14 @@ class AntecedentScorer(nn.Module):
         self.exact = nn.Embedding(3, hidden)
         self.head = nn.Embedding(3, hidden)
         self.overlap = nn.Embedding(3, hidden)
+        # a pronoun's candidate: 0 = does not apply, 1 = disagrees, 2.. = rank among agreeing ones
+        self.agreement = nn.Embedding(2 + AGREEMENT_RANKS, hidden)
         self.distance = nn.Embedding(len(DISTANCE_BUCKETS), hidden)
         self.sentence = nn.Embedding(len(SENTENCE_BUCKETS), hidden)
         self.nested = nn.Embedding(2, hidden)
         # same speaker: 0 = unknown, 1 = different, 2 = same
         self.speaker = nn.Embedding(3, hidden)
-        self.agreement = nn.Parameter(torch.zeros(hidden))
+        self.grounding_agreement = nn.Parameter(torch.zeros(hidden))
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(hidden, 1)
         nn.init.zeros_(self.bilinear.weight)
@@ -64,7 +67,7 @@ class AntecedentScorer(nn.Module):
         types = pairs["types"]
         hidden = hidden + self.type_pair(types[:, :, None] * self.n_types + types[:, None, :])
         hidden = hidden + self.exact(_match(pairs["text_ids"])) + self.head(_match(pairs["head_ids"]))
-        hidden = hidden + self.overlap(pairs["overlap"])
+        hidden = hidden + self.overlap(pairs["overlap"]) + self.agreement(pairs["agreement"])
         distance = (slot[:, None] - slot[None, :]).clamp(min=0)
         hidden = hidden + self.distance(bucketize(distance, DISTANCE_BUCKETS))[None]
         sentences = pairs["sentences"]
@@ -81,7 +84,7 @@ class AntecedentScorer(nn.Module):
         # How much the two mentions are grounded to the same real region.
         real = grounding[:, :, 1:].to(hidden.dtype)
         agree = torch.bmm(real, real.transpose(1, 2))
-        hidden = hidden + agree[..., None] * self.agreement
+        hidden = hidden + agree[..., None] * self.grounding_agreement
         scores = self.out(self.dropout(nn.functional.gelu(hidden))).squeeze(-1)
         scores = scores + torch.bmm(self.bilinear(mentions), mentions.transpose(1, 2))
         scores = scores.float().masked_fill(~valid, NEG_INF)
