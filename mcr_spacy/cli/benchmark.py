@@ -8,7 +8,7 @@ import typer
 from wasabi import msg
 
 from ..errors import Errors
-from ._util import app
+from ._util import app, guard_outputs
 
 
 def _parse_lengths(value: str) -> List[int]:
@@ -88,6 +88,7 @@ def benchmark_cli(
     from ..benchmark.report import print_report
     from ..benchmark.runner import run_benchmark
 
+    guard_outputs([output], [config])
     lengths = _parse_lengths(memory_lengths)
     if n_docs < 1 or batch_size < 1 or repeats < 1:
         msg.fail(Errors.E612, exits=1)

@@ -12,7 +12,7 @@ from .write_docs import provenance
 from ..errors import Errors, MultimodalCorefError
 from ..scoring.phenomena import compare_with_text_only
 from ..training.examples import make_predicted_doc
-from ._util import app, component_keys, format_percent as _pct
+from ._util import app, component_keys, guard_outputs, format_percent as _pct
 from .evaluate import read_reference_docs
 
 
@@ -32,6 +32,7 @@ def phenomena_cli(
     "tags"}]} (character offsets into the narration). A mention's antecedent is
     right when its earlier predicted cluster-mates are exactly its earlier gold
     cluster-mates (mentions with a gold antecedent only)."""
+    guard_outputs([output], [model, data_path, tags_path])
     try:
         tagged = json.loads(tags_path.read_text(encoding="utf8"))
     except (OSError, ValueError) as err:

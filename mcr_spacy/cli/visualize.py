@@ -18,7 +18,7 @@ from ..scoring.metrics import coref_metrics, grounding_accuracy
 from ..scoring.scorer import gold_from_doc, predictions_from_doc
 from ..training.examples import make_predicted_doc
 from ..visualize.render import render
-from ._util import app, format_percent, read_corpus_or_exit
+from ._util import app, format_percent, guard_outputs, load_pipeline_or_exit, read_corpus_or_exit
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG")
 
@@ -61,7 +61,8 @@ def visualize_cli(
     Images are looked up as IMAGES/<image id>.jpg (or .jpeg, .png); docs
     without one are drawn on a blank canvas of the image size.
     """
-    nlp = spacy.load(model)
+    guard_outputs([output_dir], [model, data_path, images])
+    nlp = load_pipeline_or_exit(model)
     references = read_corpus_or_exit(data_path, nlp.vocab, limit=limit, what="Reference data")
     if not references:
         msg.warn(f"No docs in {data_path}: nothing to render.")

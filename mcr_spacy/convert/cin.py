@@ -27,7 +27,7 @@ from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
 from ..errors import AlignmentError, DataFormatError
 from ..annotation.gold import annotate_gold, set_mentions
 from ..annotation.regions import ImageRegions
-from ..training.io import write_docbin
+from ..training.io import write_docbins
 from .common import ConversionReport, normalize_image_id
 from .features import FeatureStores, available_splits, find_features_dir
 
@@ -306,8 +306,7 @@ def convert_cin(data_dir: Union[str, Path], out_dir: Union[str, Path], **options
     output. Returns one report per split."""
     docs_by_split, reports = read_cin(data_dir, **options)
     out_dir = Path(out_dir)
-    for split, docs in docs_by_split.items():
-        write_docbin(docs, out_dir / f"{split}.spacy")
+    write_docbins({out_dir / f"{split}.spacy": docs for split, docs in docs_by_split.items()})
     return reports
 
 
