@@ -13,7 +13,7 @@ from ..convert.common import ConversionReport
 from ..defaults import GOLD_MENTIONS_KEY
 from ..errors import Errors
 from ..training.io import write_docbin, write_docbins
-from ._util import app, guard_outputs, read_corpus_or_exit
+from ._util import app, guard_outputs, load_pipeline_or_exit, read_corpus_or_exit
 
 
 @app.command("split")
@@ -48,7 +48,7 @@ def annotate_mentions_cli(
     them in `doc.spans[KEY]`, keeping everything else on the doc (regions,
     trace boxes). Docs that already have KEY are left as they are."""
     guard_outputs([output_path], [model, input_path])
-    nlp = spacy.load(model)
+    nlp = load_pipeline_or_exit(model)
     docs = read_corpus_or_exit(input_path, nlp.vocab)
     report = ConversionReport("annotate-mentions")
     todo = [doc for doc in docs if key not in doc.spans]

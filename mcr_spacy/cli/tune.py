@@ -2,7 +2,6 @@
 import math
 from pathlib import Path
 
-import spacy
 import typer
 from wasabi import msg
 

@@ -171,16 +171,22 @@ def read_docs(files: Iterable[Path], vocab: Vocab, limit: int = 0) -> Iterator[D
     for path in files:
         try:
             # Reading restores user data whatever `store_user_data` says.
-            docbin = DocBin().from_disk(path)
+            docs = DocBin().from_disk(path).get_docs(vocab)
         except Exception as err:  # zlib, msgpack or format errors of a damaged file
-            raise DataFormatError(
-                Errors.E204.format(path=str(path), error=f"{type(err).__name__}: {err}")
-            ) from err
-        for doc in docbin.get_docs(vocab):
+            raise _damaged_corpus(path, err) from err
+        while not (limit >= 1 and n >= limit):
+            try:
+                doc = next(docs)
+            except StopIteration:
+                break
+            except Exception as err:  # a damaged doc inside a readable file
+                raise _damaged_corpus(path, err) from err
             yield doc
             n += 1
-            if limit >= 1 and n >= limit:
-                return
+
+
+def _damaged_corpus(path: Path, err: Exception) -> DataFormatError:
+    return DataFormatError(Errors.E204.format(path=str(path), error=f"{type(err).__name__}: {err}"))
 
 
 def read_corpus(
