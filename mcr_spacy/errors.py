@@ -177,6 +177,8 @@ class Errors(metaclass=ErrorsWithCodes):
             "overwrite the first. Nothing was written: give each output its own path.")
     E222 = ("Cannot save the pipeline to {path!r}: it exists and is not a saved pipeline "
             "(no config.cfg). Nothing was written: choose a new folder or an old pipeline's folder.")
+    E223 = ("Cannot write {path!r} ({error}). Nothing was written: free some space, "
+            "or choose an output path that can be written.")
     # -- end of training --
 
     # E300-E399: scoring (metrics, scorer, baselines, phenomena, scorch export)

@@ -2,6 +2,7 @@
 place where the package opens and writes them."""
 import ctypes
 import ctypes.util
+import errno
 import os
 import shutil
 import tempfile
@@ -32,21 +33,25 @@ def write_bytes_atomic(data: bytes, path: Union[str, Path]) -> None:
 def write_files_atomic(files: Dict[Union[str, Path], bytes]) -> None:
     """Write several files all or none: every file's bytes go to a temporary
     file beside it first (where a full disk or a missing permission shows),
-    and only when all are complete are they renamed into place."""
+    and only when all are complete are they renamed into place. An output
+    that cannot be written raises ConfigError (E223) naming it."""
     temps: List[tuple] = []
     try:
         for path, data in files.items():
             path = Path(path)
-            if path.is_dir():
-                raise IsADirectoryError(f"{path} is a folder; a file cannot be written there")
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
-            temps.append((tmp, path))
-            with os.fdopen(fd, "wb") as file_:
-                file_.write(data)
-                file_.flush()
-                os.fsync(file_.fileno())
-            _usual_mode(tmp, 0o666)
+            try:
+                if path.is_dir():
+                    raise IsADirectoryError(errno.EISDIR, "it is a folder")
+                path.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=str(path.parent))
+                temps.append((tmp, path))
+                with os.fdopen(fd, "wb") as file_:
+                    file_.write(data)
+                    file_.flush()
+                    os.fsync(file_.fileno())
+                _usual_mode(tmp, 0o666)
+            except OSError as err:
+                raise ConfigError(Errors.E223.format(path=str(path), error=err.strerror or err)) from err
         for tmp, path in temps:
             os.replace(tmp, path)
     except BaseException:
