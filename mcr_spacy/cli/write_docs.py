@@ -175,6 +175,12 @@ def benchmarks_page(reports: Dict[str, Dict[str, Any]], source: str) -> str:
             ["torch threads / CPUs", f"{report.get('torch_threads', '?')} / {report.get('cpu_count', '?')}"],
         ]
         lines += _table(["measure", "value"], rows) + [""]
+        linkage = report.get("linkage") or []
+        if linkage:
+            lines += ["Clustering one long doc (pairwise scores given) with each linkage:", ""]
+            lines += _table(["linkage", "mentions", "seconds"], [
+                [f"`{row['linkage']}`", str(row["n_mentions"]), _num(row["seconds"], 2)] for row in linkage
+            ]) + [""]
         memory = report.get("memory") or []
         if memory:
             lines += ["Peak memory increase for one narration, in a fresh process:", ""]

@@ -16,6 +16,11 @@ from ..errors import Errors, MultimodalCorefError
 from ..ml.model import CorefOutputs
 
 
+# Above this many mentions in a doc, transitive clustering uses connected
+# components rather than batched reachability squaring.
+LARGE_DOC_MENTIONS = 256
+
+
 class UnionFind:
     def __init__(self, n: int) -> None:
         self.parent = list(range(n))
@@ -54,10 +59,14 @@ def cluster_transitive_many(
     d's mentions are its first `lengths[d]` rows and columns (the rest is
     padding). Reachability of all docs' graphs is squared (batched matrix
     products) until it stops growing; a mention's cluster is named by the
-    first mention it reaches."""
+    first mention it reaches. Batches with docs of more than
+    `LARGE_DOC_MENTIONS` mentions go doc by doc through SciPy's connected
+    components instead (squaring grows as n^3)."""
     n_docs, n_slots = scores.shape[:2]
     if n_slots == 0:
         return [[] for _ in range(n_docs)]
+    if n_slots > LARGE_DOC_MENTIONS:
+        return [_connected_components(numpy.asarray(scores[d, :n, :n]) > threshold) for d, n in enumerate(lengths)]
     lengths = numpy.asarray(lengths, dtype="int64")
     real = numpy.arange(n_slots)[None, :] < lengths[:, None]  # [D, M]
     linked = (numpy.asarray(scores) > threshold) & real[:, :, None] & real[:, None, :]
@@ -77,6 +86,19 @@ def cluster_transitive_many(
             groups.setdefault(label, []).append(i)
         clusters.append(list(groups.values()))
     return clusters
+
+
+def _connected_components(linked: numpy.ndarray) -> List[List[int]]:
+    """The connected components of a graph given as a boolean [n, n] matrix,
+    as sorted index lists ordered by their first index."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    _, labels = connected_components(csr_matrix(linked), directed=False)
+    groups: Dict[int, List[int]] = {}
+    for i, label in enumerate(labels.tolist()):
+        groups.setdefault(label, []).append(i)
+    return list(groups.values())
 
 
 def cluster_average_linkage(scores: numpy.ndarray, threshold: float) -> List[List[int]]:

@@ -237,3 +237,17 @@ def test_tune_threshold_refuses_examples_without_gold(trained):
             tune_threshold(nlp, given, [0.5])
     assert coref.cfg == before
     assert math.isfinite(tune_threshold(nlp, examples, [0.3, 0.6])[0]["threshold"])
+
+
+def test_transitive_linkage_of_long_docs_equals_the_batched_squaring(monkeypatch):
+    from mcr_spacy.pipeline import decoding
+
+    rng = numpy.random.default_rng(3)
+    for trial in range(20):
+        n = int(rng.integers(1, 80))
+        scores = random_scores(rng, n, masked=trial % 2 == 0)
+        threshold = float(rng.uniform(0.0, 0.9))
+        monkeypatch.setattr(decoding, "LARGE_DOC_MENTIONS", 10**9)
+        batched = cluster_transitive(scores, threshold)
+        monkeypatch.setattr(decoding, "LARGE_DOC_MENTIONS", 0)
+        assert cluster_transitive(scores, threshold) == batched
