@@ -1,6 +1,4 @@
 """The `multimodal_coref` pipeline component."""
-import numbers
-import math
 import multiprocessing
 import os
 from contextlib import contextmanager, nullcontext
@@ -25,7 +23,7 @@ from ..ml.model import (
     CorefOutputs, MentionBatch, build_torch_layer, collect_region_settings,
     get_model_settings, is_built, rerun_module,
 )
-from .decoding import CLUSTERERS, DocPrediction, cluster_by_antecedents, cluster_grounding, decode
+from .decoding import CLUSTERERS, DocPrediction, check_clustering_settings, cluster_by_antecedents, cluster_grounding, decode
 from .mentions import is_sorted_unique
 from .targets import build_targets
 
@@ -547,15 +545,6 @@ class MultimodalCoref(TrainablePipe):
         }
         util.from_disk(path, deserialize, exclude)
         return self
-
-
-def check_clustering_settings(linkage: Any, threshold: Any, where: str = "config") -> None:
-    """Refuse an unknown `linkage` (E100) and a `threshold` that is not a
-    finite number (E141), naming `where` they come from."""
-    if not isinstance(linkage, str) or linkage not in CLUSTERERS:
-        raise ConfigError(f"{Errors.E100.format(options=sorted(CLUSTERERS), linkage=linkage)} (in {where})")
-    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not math.isfinite(threshold):
-        raise ConfigError(f"{Errors.E141.format(value=threshold)} (in {where})")
 
 
 def find_coref_component(nlp: Language) -> Tuple[str, MultimodalCoref]:

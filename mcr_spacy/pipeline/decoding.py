@@ -1,5 +1,7 @@
 """From the model's outputs to predictions: pairwise coreference scores,
 clusters, each mention's region and refined box."""
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -12,7 +14,7 @@ from ..defaults import MASKED_SCORE
 from ..annotation.extensions import get_doc_values
 from ..annotation.gold import doc_name
 from ..annotation.regions import ImageRegions
-from ..errors import Errors, MultimodalCorefError
+from ..errors import ConfigError, Errors, MultimodalCorefError
 from ..ml.model import CorefOutputs
 
 
@@ -134,6 +136,15 @@ def cluster_average_linkage(scores: numpy.ndarray, threshold: float) -> List[Lis
 
 
 CLUSTERERS = {"transitive": cluster_transitive, "average": cluster_average_linkage}
+
+
+def check_clustering_settings(linkage: Any, threshold: Any, where: str = "config") -> None:
+    """Refuse an unknown `linkage` (E100) and a `threshold` that is not a
+    finite number (E141), naming `where` they come from."""
+    if not isinstance(linkage, str) or linkage not in CLUSTERERS:
+        raise ConfigError(f"{Errors.E100.format(options=sorted(CLUSTERERS), linkage=linkage)} (in {where})")
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not math.isfinite(threshold):
+        raise ConfigError(f"{Errors.E141.format(value=threshold)} (in {where})")
 
 
 def cluster_by_antecedents(scores: numpy.ndarray, threshold: float) -> List[List[int]]:
