@@ -43,7 +43,7 @@ def parse_json(text: Union[str, bytes], where: str, fix: str) -> Any:
             f"{where}: not UTF-8 text (bad byte at offset {err.start}). Re-encode it as UTF-8."
         ) from None
     except json.JSONDecodeError as err:
-        raise DataFormatError(f"{where}: not valid JSON ({err}). {fix}") from None
+        raise DataFormatError(f"Cannot parse {where}: not valid JSON ({err}). {fix}") from None
     except RecursionError:
         raise DataFormatError(f"{where}: JSON nested too deeply to read. {fix}") from None
 
