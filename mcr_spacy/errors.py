@@ -71,6 +71,9 @@ class Errors(metaclass=ErrorsWithCodes):
             "drop the duplicate.")
     E022 = ("In {doc}: boxes are given for {text!r} at [{start}, {end}), which is in "
             "no cluster. Add it to a cluster (a singleton is a cluster of one mention).")
+    E030 = ("ImageRegions for {where}: {name} have values up to {value:g}; the model takes "
+            "values within +-{limit:g} (detector features, scores and pixel boxes are far "
+            "smaller). Scale or repair those regions.")
     # -- end of annotation --
 
     # E100-E199: pipeline and model (component, decoding, mentions, tuning, ml)
@@ -121,6 +124,23 @@ class Errors(metaclass=ErrorsWithCodes):
             "must initialize from the same config and the same training corpus.")
     E126 = ("antecedent_width must be at least 1 (got {value}): it is the hidden width of "
             "the mention-ranking pair scorer. Use mcr_spacy.MultimodalCoref.v1 for a model without one.")
+    E140 = ("The model's scores for {doc} are not finite (NaN or infinite), so its "
+            "mentions cannot be clustered. Check the doc's region features and boxes "
+            "(finite, of the size detectors give); when every doc fails, the weights "
+            "are damaged (e.g. training diverged): train again or load another pipeline.")
+    E141 = ("threshold must be a finite number, got {value!r}. Set it in the component's "
+            "config (or its cfg file), or choose it with `python -m mcr_spacy tune-threshold`.")
+    E142 = ("The multimodal_coref component's settings file {path} is missing. The "
+            "pipeline folder is incomplete: save the pipeline again (nlp.to_disk) or "
+            "copy the whole folder.")
+    E143 = ("The multimodal_coref component's settings file {path} cannot be read ({error}). "
+            "It must hold a JSON object, as nlp.to_disk writes it: save the pipeline again.")
+    E144 = ("The multimodal_coref weights {path} cannot be read ({error}); the file is "
+            "damaged or truncated. Save the pipeline again or copy the whole folder anew.")
+    E145 = ("Choosing a threshold needs development examples with gold clusters "
+            "(doc.spans['{prefix}_1'], ...), but {reason}. Give the dev data that a "
+            "convert command wrote, or the --span-cluster-prefix its clusters use.")
+    E146 = "Choosing a threshold needs at least one threshold to try."
     # -- end of pipeline --
 
     # E200-E299: training (corpus readers, .spacy files, distributed training)
@@ -151,6 +171,14 @@ class Errors(metaclass=ErrorsWithCodes):
             "than the {world_size} ranks. Use fewer processes or more data.")
     E210 = ("The ranks ended with different weights (fingerprints {fingerprints}): "
             "gradients were not synchronised. Please report this with your config.")
+    E220 = ("The output {output!r} would overwrite the input {input!r} (the same file, "
+            "or a folder holding it). Nothing was written: choose another output path.")
+    E221 = ("The outputs {first!r} and {second!r} are the same path; the second would "
+            "overwrite the first. Nothing was written: give each output its own path.")
+    E222 = ("Cannot save the pipeline to {path!r}: it exists and is not a saved pipeline "
+            "(no config.cfg). Nothing was written: choose a new folder or an old pipeline's folder.")
+    E223 = ("Cannot write {path!r} ({error}). Nothing was written: free some space, "
+            "or choose an output path that can be written.")
     # -- end of training --
 
     # E300-E399: scoring (metrics, scorer, baselines, phenomena, scorch export)
@@ -243,4 +271,13 @@ class Errors(metaclass=ErrorsWithCodes):
     E706 = "Could not read the phenomenon tags {path}: {error}"
     E707 = "{n_names} names for {n_reports} reports."
     E708 = "Could not read the report {path}: {error}. Write it with `evaluate --output`."
+    E720 = ("--step must be a positive number, got {step}; --start ({start}) must not "
+            "exceed --stop ({stop}); at most {max_n} thresholds are tried.")
+    E721 = "--metric {metric!r} is not a score of the component; choose one of {options}."
+    E722 = ("{command}: {path!r} has no docs, so nothing was scored. Give a .spacy file "
+            "(or folder) with docs, e.g. written by a convert command or `split`.")
+    E723 = ("The report {path} holds a JSON {type}, not an object of scores. Give the "
+            "files that `evaluate --output` writes.")
+    E724 = ("Could not load the pipeline {model!r}: {error}. Give a directory written by "
+            "nlp.to_disk / spacy train (or an installed pipeline package), whole and unchanged.")
     # -- end of cli --

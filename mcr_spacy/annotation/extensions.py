@@ -5,7 +5,7 @@ from spacy.tokens import Doc, Span
 
 from ..defaults import CLUSTER_PREFIX
 from .clusters import get_clusters
-from .regions import register_msgpack_codec
+from .regions import MSGPACK_KEY, ImageRegions, register_msgpack_codec
 
 DEFAULT_CLUSTER_PREFIX = CLUSTER_PREFIX
 """The old name of `mcr_spacy.defaults.CLUSTER_PREFIX`."""
@@ -29,7 +29,7 @@ def install_extensions() -> None:
     """
     register_msgpack_codec()
     if not Doc.has_extension("image_regions"):
-        Doc.set_extension("image_regions", default=None)
+        Doc.set_extension("image_regions", getter=_get_image_regions, setter=_set_image_regions)
     if not Doc.has_extension("trace_boxes"):
         Doc.set_extension("trace_boxes", default=None)
     for name in ("speakers", "pronoun_info"):
@@ -38,7 +38,54 @@ def install_extensions() -> None:
     if not Doc.has_extension("coref_clusters"):
         Doc.set_extension("coref_clusters", getter=_get_default_clusters)
     if not Span.has_extension("grounding"):
-        Span.set_extension("grounding", default=None)
+        Span.set_extension("grounding", getter=_get_grounding, setter=_set_grounding)
+
+
+# `image_regions` and `grounding` keep their values in `doc.user_data` under
+# the keys spaCy uses for plain attributes (so `DocBin(store_user_data=True)`
+# carries them), and repair on reading what msgpack gives back: regions still
+# in their msgpack form (a `.spacy` file read before this package registered
+# its codec) and tuples where lists were stored (spaCy reads user data with
+# `use_list=False`).
+def _regions_key() -> tuple:
+    return ("._.", "image_regions", None, None)
+
+
+def _get_image_regions(doc: Doc) -> Any:
+    value = doc.user_data.get(_regions_key())
+    if isinstance(value, dict) and MSGPACK_KEY in value:
+        value = ImageRegions.from_dict(value[MSGPACK_KEY])
+        doc.user_data[_regions_key()] = value
+    return value
+
+
+def _set_image_regions(doc: Doc, value: Any) -> None:
+    doc.user_data[_regions_key()] = value
+
+
+def _grounding_key(span: Span) -> tuple:
+    return ("._.", "grounding", span.start_char, span.end_char)
+
+
+def _as_lists(value: Any) -> Any:
+    """Tuples (at any depth of dicts, lists and tuples) as lists."""
+    if isinstance(value, dict):
+        return {k: _as_lists(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_as_lists(v) for v in value]
+    return value
+
+
+def _get_grounding(span: Span) -> Any:
+    value = span.doc.user_data.get(_grounding_key(span))
+    if isinstance(value, dict) and any(isinstance(v, tuple) for v in value.values()):
+        value = _as_lists(value)
+        span.doc.user_data[_grounding_key(span)] = value
+    return value
+
+
+def _set_grounding(span: Span, value: Any) -> None:
+    span.doc.user_data[_grounding_key(span)] = value
 
 
 def _get_default_clusters(doc: Doc) -> List[List[Span]]:
@@ -50,6 +97,8 @@ def set_span_values(spans: Iterable[Span], name: str, values: Iterable[Any]) -> 
     getter or setter this writes `doc.user_data` under the key `Span._` uses,
     skipping the per-span `Underscore` object; otherwise it sets each one."""
     default, method, getter, setter = Span.get_extension(name)
+    if setter is _set_grounding:
+        getter = setter = None  # it writes user_data as below
     if getter is not None or setter is not None or method is not None:
         for span, value in zip(spans, values):
             span._.set(name, value)
@@ -63,7 +112,9 @@ def get_doc_values(docs: Sequence[Doc], name: str) -> List[Any]:
     method and with an immutable default this reads `doc.user_data` under the
     key `Doc._` uses, skipping the per-doc `Underscore` object."""
     default, method, getter, setter = Doc.get_extension(name)
-    if getter is not None or method is not None or isinstance(default, (list, dict, set)):
+    if getter is not None and method is None:
+        return [getter(doc) for doc in docs]
+    if method is not None or isinstance(default, (list, dict, set)):
         return [getattr(doc._, name) for doc in docs]
     key = ("._.", name, None, None)
     return [doc.user_data.get(key, default) for doc in docs]

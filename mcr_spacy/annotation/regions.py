@@ -7,6 +7,9 @@ import srsly
 from ..errors import Errors, RegionsError
 
 MSGPACK_KEY = "__mcr_spacy_image_regions__"
+# The largest magnitude of a region value (feature, score, pixel coordinate):
+# larger ones overflow float32 inside the model (a square in a LayerNorm).
+MAX_REGION_VALUE = 1e6
 
 
 def normalize_boxes(boxes: numpy.ndarray, sizes: numpy.ndarray) -> numpy.ndarray:
@@ -60,7 +63,7 @@ class ImageRegions:
         if boxes.ndim != 2 or boxes.shape[1] != 4:
             raise RegionsError(Errors.E003.format(where=where, shape=list(boxes.shape)))
         n = boxes.shape[0]
-        _check_finite(boxes, "boxes", where)
+        _check_values(boxes, "boxes", where)
         bad = numpy.where((boxes[:, 0] > boxes[:, 2]) | (boxes[:, 1] > boxes[:, 3]))[0]
         if len(bad):
             i = int(bad[0])
@@ -89,7 +92,7 @@ class ImageRegions:
             features = numpy.require(features, "float32", ["C", "W"])
             if features.ndim != 2 or features.shape[0] != n:
                 raise RegionsError(Errors.E006.format(where=where, n=n, shape=list(features.shape)))
-            _check_finite(features, "features", where)
+            _check_values(features, "features", where)
         self.features = features
         if labels is not None:
             if isinstance(labels, str):
@@ -104,7 +107,7 @@ class ImageRegions:
             scores = numpy.asarray(scores, dtype="float32").reshape((-1,))
             if scores.shape[0] != n:
                 raise RegionsError(Errors.E010.format(where=where, n_scores=scores.shape[0], n=n))
-            _check_finite(scores, "scores", where)
+            _check_values(scores, "scores", where)
         self.scores = scores
 
     def __len__(self) -> int:
@@ -129,6 +132,17 @@ class ImageRegions:
             and _array_equal(self.features, other.features)
             and _array_equal(self.scores, other.scores)
         )
+
+    def check_values(self, where: Optional[str] = None) -> None:
+        """Check again that boxes, features and scores are finite and within
+        +-MAX_REGION_VALUE (E011, E030): the model calls this where it reads
+        them, as arrays can be changed after construction."""
+        if where is None:
+            where = f"image {self.image_id!r}" if self.image_id is not None else "image"
+        for name in ("boxes", "features", "scores"):
+            values = getattr(self, name)
+            if values is not None:
+                _check_values(values, name, where)
 
     @property
     def feature_width(self) -> Optional[int]:
@@ -176,10 +190,18 @@ def boxes_from_xywh(boxes: Iterable[Sequence[float]]) -> numpy.ndarray:
     return out
 
 
-def _check_finite(arr: numpy.ndarray, name: str, where: str) -> None:
+def _check_values(arr: numpy.ndarray, name: str, where: str) -> None:
+    """Refuse NaN and infinite values (E011) and values beyond
+    +-MAX_REGION_VALUE (E030)."""
+    if arr.size == 0:
+        return
+    largest = float(numpy.abs(arr).max())  # NaN when there is one
+    if largest <= MAX_REGION_VALUE:
+        return
     if not numpy.all(numpy.isfinite(arr)):
         bad = numpy.argwhere(~numpy.isfinite(arr))[0].tolist()
         raise RegionsError(Errors.E011.format(where=where, name=name, index=bad))
+    raise RegionsError(Errors.E030.format(where=where, name=name, value=largest, limit=MAX_REGION_VALUE))
 
 
 def _array_equal(a: Optional[numpy.ndarray], b: Optional[numpy.ndarray]) -> bool:

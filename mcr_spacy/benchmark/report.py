@@ -56,6 +56,7 @@ def print_report(result: Dict[str, Any]) -> None:
             f"({train['steps']} steps of {train['batch_size']} examples)"
         )
     msg.text(f"Peak resident memory of the benchmark process: {result['peak_rss_mb']:.0f} MiB")
+    print_linkage(result)
     memory = result.get("memory")
     if memory:
         rows = [
@@ -76,6 +77,16 @@ def print_report(result: Dict[str, Any]) -> None:
                 f"{fit['marginal_first_mb_per_1000']:.2f} -> {fit['marginal_last_mb_per_1000']:.2f} "
                 f"(equal for linear growth, growing with length for quadratic)"
             )
+
+
+def print_linkage(result: Dict[str, Any]) -> None:
+    """The table of clustering times per linkage, if the result has one."""
+    rows = result.get("linkage") or []
+    if rows:
+        msg.table(
+            [(r["linkage"], r["n_mentions"], r["n_clusters"], f"{r['seconds']:.2f}") for r in rows],
+            header=("linkage", "mentions", "clusters", "seconds"), divider=True, aligns=("l", "r", "r", "r"),
+        )
 
 
 def _fmt_load(load: Optional[List[float]]) -> str:

@@ -14,6 +14,7 @@ from typing import Any, Dict, Optional, Sequence, Union
 import numpy
 
 from ..synthetic import generate_narrations
+from .linkage import time_linkages
 from .memory import peak_rss_mb, linear_fit, memory_by_length
 from .pipelines import build_pipeline, encoder_names, load_benchmark_config, standalone_encoder
 from .timing import benchmark_inference, benchmark_training
@@ -29,12 +30,15 @@ def run_benchmark(
     train_steps: int = 8,
     train_batch_size: int = 16,
     memory_lengths: Sequence[int] = (500, 1000, 2000, 5000),
+    linkage_mentions: int = 5000,
     seed: int = 0,
     overrides: Optional[Dict[str, Any]] = None,
     log: Any = None,
 ) -> Dict[str, Any]:
     """Build and initialize the pipeline, time training, then inference of the
-    encoder alone and of the full pipeline (interleaved), then memory by length."""
+    encoder alone and of the full pipeline (interleaved), then memory by length,
+    then each clustering linkage on one doc of `linkage_mentions` mentions
+    (0: skip)."""
     say = log or (lambda text: None)
     cfg = load_benchmark_config(config, overrides)
     train_narrations = generate_narrations(max(train_docs, 1), seed=seed + 1)
@@ -72,6 +76,9 @@ def run_benchmark(
             rows = memory_by_length(tmp, memory_lengths)
         result["memory"] = rows
         result["memory_fit"] = linear_fit(rows)
+    if linkage_mentions > 0:
+        say(f"Clustering one doc of {linkage_mentions} mentions with each linkage")
+        result["linkage"] = time_linkages(linkage_mentions, seed=seed)
     result["load_average_end"] = list(os.getloadavg()) if hasattr(os, "getloadavg") else None
     return result
 

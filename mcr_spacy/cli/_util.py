@@ -1,7 +1,7 @@
 """What the commands share: the typer app they register on, reading a corpus,
 the keys of the pipeline's component, and the number format of their tables."""
 from pathlib import Path
-from typing import Any, List, Optional, Tuple
+from typing import Any, List, Optional, Sequence, Tuple
 
 import typer
 from spacy.language import Language
@@ -10,9 +10,9 @@ from spacy.vocab import Vocab
 from wasabi import msg
 
 from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY, PREDICTED_MENTIONS_KEY
-from ..errors import ConfigError, MultimodalCorefError
+from ..errors import ConfigError, Errors, MultimodalCorefError
 from ..pipeline.component import find_coref_component
-from ..training.io import read_corpus
+from ..training.io import check_outputs, read_corpus
 
 app = typer.Typer(
     name="mcr_spacy",
@@ -57,3 +57,24 @@ def read_corpus_or_exit(path: Path, vocab: Vocab, *, limit: int = 0, what: str =
         return read_corpus(path, vocab, limit=limit, what=what)
     except MultimodalCorefError as err:
         msg.fail(str(err), exits=1)
+
+
+def guard_outputs(outputs: Sequence[Any], inputs: Sequence[Any]) -> None:
+    """`check_outputs` for a command: before anything is written, the error's
+    message and exit code 1 for an output that would overwrite an input (the
+    same file, or a folder holding it) or another output."""
+    try:
+        check_outputs(outputs, inputs)
+    except MultimodalCorefError as err:
+        msg.fail(str(err), exits=1)
+
+
+def load_pipeline_or_exit(model: str) -> Language:
+    """`spacy.load(model)`, or a message naming the pipeline and exit code 1
+    when it is missing or damaged."""
+    import spacy
+
+    try:
+        return spacy.load(model)
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        msg.fail(Errors.E724.format(model=model, error=err), exits=1)

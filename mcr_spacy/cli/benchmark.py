@@ -8,7 +8,7 @@ import typer
 from wasabi import msg
 
 from ..errors import Errors
-from ._util import app
+from ._util import app, guard_outputs
 
 
 def _parse_lengths(value: str) -> List[int]:
@@ -63,6 +63,7 @@ def benchmark_cli(
         help="torch intra-op threads (0: torch's default). One thread avoids oversubscribing "
         "a shared CPU; use n_process for parallel throughput.",
     ),
+    linkage_mentions: int = typer.Option(5000, "--linkage-mentions", min=0, help="Mentions of the one doc each clustering linkage is timed on (0: skip)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the generated narrations."),
     overrides: Optional[List[str]] = typer.Option(
         None, "--set", help="Config override section.key=value (JSON value), repeatable."
@@ -88,6 +89,7 @@ def benchmark_cli(
     from ..benchmark.report import print_report
     from ..benchmark.runner import run_benchmark
 
+    guard_outputs([output], [config])
     lengths = _parse_lengths(memory_lengths)
     if n_docs < 1 or batch_size < 1 or repeats < 1:
         msg.fail(Errors.E612, exits=1)
@@ -102,6 +104,7 @@ def benchmark_cli(
         train_steps=train_steps,
         train_batch_size=train_batch_size,
         memory_lengths=lengths,
+        linkage_mentions=linkage_mentions,
         seed=seed,
         overrides=_parse_overrides(overrides),
         log=msg.info,

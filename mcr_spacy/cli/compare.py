@@ -27,6 +27,8 @@ def compare_cli(
             data.append(json.loads(path.read_text(encoding="utf8")))
         except (OSError, ValueError) as err:
             msg.fail(Errors.E708.format(path=path, error=err), exits=1)
+        if not isinstance(data[-1], dict):
+            msg.fail(Errors.E723.format(path=path, type=type(data[-1]).__name__), exits=1)
     rows = []
     for key in FLAT_KEYS:
         values = [report.get(key) for report in data]

@@ -7,7 +7,7 @@ from wasabi import msg
 
 from ..convert.cin import convert_cin, print_examples
 from ..errors import MultimodalCorefError
-from ._util import GOLD_MENTIONS_KEY_OPTION, LANG_OPTION, SPAN_CLUSTER_PREFIX_OPTION, app
+from ._util import GOLD_MENTIONS_KEY_OPTION, LANG_OPTION, SPAN_CLUSTER_PREFIX_OPTION, app, guard_outputs
 
 
 @app.command("convert-cin")
@@ -47,6 +47,7 @@ def convert_cin_cli(
     nothing is written.
     """
     wanted = [s.strip() for s in splits.split(",") if s.strip()]
+    guard_outputs([out_dir / f"{split}.spacy" for split in wanted], [data_dir])
     try:
         reports = convert_cin(
             data_dir,

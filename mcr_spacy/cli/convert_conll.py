@@ -6,7 +6,7 @@ from wasabi import msg
 
 from ..convert.conll import convert_conll
 from ..errors import MultimodalCorefError
-from ._util import GOLD_MENTIONS_KEY_OPTION, LANG_OPTION, SPAN_CLUSTER_PREFIX_OPTION, app
+from ._util import GOLD_MENTIONS_KEY_OPTION, LANG_OPTION, SPAN_CLUSTER_PREFIX_OPTION, app, guard_outputs
 
 
 @app.command("convert-conll")
@@ -37,6 +37,7 @@ def convert_conll_cli(
     and one given to two entities stays in the first (as the reference scorer
     does); both are reported.
     """
+    guard_outputs([output_path], [input_path])
     try:
         report = convert_conll(
             input_path, output_path, lang=lang, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key

@@ -6,7 +6,7 @@ from wasabi import msg
 
 from ..convert.jsonlines import convert_jsonlines
 from ..errors import MultimodalCorefError
-from ._util import GOLD_MENTIONS_KEY_OPTION, LANG_OPTION, SPAN_CLUSTER_PREFIX_OPTION, app
+from ._util import GOLD_MENTIONS_KEY_OPTION, LANG_OPTION, SPAN_CLUSTER_PREFIX_OPTION, app, guard_outputs
 
 
 @app.command("convert-jsonlines")
@@ -37,6 +37,7 @@ def convert_jsonlines_cli(
     extension (or "image_id"). Other fields (speakers, pronoun_info, ...) are
     counted as not converted.
     """
+    guard_outputs([output_path], [input_path])
     try:
         report = convert_jsonlines(
             input_path, output_path, lang=lang, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key

@@ -7,7 +7,7 @@ from wasabi import msg
 
 from ..convert.ln import convert_ln
 from ..errors import MultimodalCorefError
-from ._util import LANG_OPTION, app
+from ._util import LANG_OPTION, app, guard_outputs
 
 
 @app.command("convert-ln")
@@ -41,6 +41,7 @@ def convert_ln_cli(
     the detections. Narrations whose image has no features are skipped and
     counted (an error with --strict). Docs carry no gold annotation.
     """
+    guard_outputs([output_path], [data_dir, features_dir])
     try:
         report = convert_ln(
             data_dir,

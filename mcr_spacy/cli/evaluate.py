@@ -23,7 +23,7 @@ from ..annotation.clusters import get_cluster_groups
 from ..training.examples import make_predicted_doc
 from ..training.io import read_corpus
 from .write_docs import provenance
-from ._util import app, component_keys, format_percent as _pct
+from ._util import app, component_keys, format_percent as _pct, guard_outputs
 
 COREF_ROWS = (("MUC", "muc"), ("B3", "b3"), ("CEAF-m", "ceafm"), ("CEAF-e", "ceafe"), ("BLANC", "blanc"), ("LEA", "lea"))
 
@@ -269,6 +269,7 @@ def evaluate_cli(
     referential pronoun's cluster, for pronouns whose referent was discussed in
     the dialog and for those that were not.
     """
+    guard_outputs([output, scorch_dir], [model, data_path])
     if gpu_id >= 0:
         spacy.require_gpu(gpu_id)
     try:
@@ -277,6 +278,8 @@ def evaluate_cli(
         msg.fail(Errors.E702.format(model=model, error=err), exits=1)
     try:
         references = read_reference_docs(nlp, data_path)
+        if not references:
+            msg.fail(Errors.E722.format(command="evaluate", path=str(data_path)), exits=1)
         report = evaluate(
             nlp,
             references,

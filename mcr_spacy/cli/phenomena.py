@@ -3,7 +3,6 @@ import json
 from pathlib import Path
 from typing import Optional
 
-import spacy
 import typer
 from wasabi import msg
 
@@ -12,7 +11,7 @@ from .write_docs import provenance
 from ..errors import Errors, MultimodalCorefError
 from ..scoring.phenomena import compare_with_text_only
 from ..training.examples import make_predicted_doc
-from ._util import app, component_keys, format_percent as _pct
+from ._util import app, component_keys, guard_outputs, load_pipeline_or_exit, format_percent as _pct
 from .evaluate import read_reference_docs
 
 
@@ -32,11 +31,12 @@ def phenomena_cli(
     "tags"}]} (character offsets into the narration). A mention's antecedent is
     right when its earlier predicted cluster-mates are exactly its earlier gold
     cluster-mates (mentions with a gold antecedent only)."""
+    guard_outputs([output], [model, data_path, tags_path])
     try:
         tagged = json.loads(tags_path.read_text(encoding="utf8"))
     except (OSError, ValueError) as err:
         msg.fail(Errors.E706.format(path=tags_path, error=err), exits=1)
-    nlp = spacy.load(model)
+    nlp = load_pipeline_or_exit(model)
     prefix, key = component_keys(nlp)
     try:
         references = read_reference_docs(nlp, data_path)

@@ -12,8 +12,8 @@ from wasabi import msg
 from ..convert.common import ConversionReport
 from ..defaults import GOLD_MENTIONS_KEY
 from ..errors import Errors
-from ..training.io import write_docbin
-from ._util import app, read_corpus_or_exit
+from ..training.io import write_docbin, write_docbins
+from ._util import app, guard_outputs, load_pipeline_or_exit, read_corpus_or_exit
 
 
 @app.command("split")
@@ -27,11 +27,11 @@ def split_cli(
     """Split a corpus into two parts (e.g. train and dev) after a seeded shuffle."""
     if not 0.0 < fraction < 1.0:
         msg.fail(Errors.E703.format(fraction=fraction), exits=1)
+    guard_outputs([first_path, second_path], [input_path])
     docs = read_corpus_or_exit(input_path, spacy.blank("en").vocab)
     random.Random(seed).shuffle(docs)
     cut = max(1, min(len(docs) - 1, round(len(docs) * fraction)))
-    n1 = write_docbin(docs[:cut], first_path)
-    n2 = write_docbin(docs[cut:], second_path)
+    n1, n2 = write_docbins({first_path: docs[:cut], second_path: docs[cut:]})
     msg.good(f"Wrote {n1} docs to {first_path} and {n2} docs to {second_path}")
 
 
@@ -47,7 +47,8 @@ def annotate_mentions_cli(
     """Find the mentions of each doc with a trained mention detector and store
     them in `doc.spans[KEY]`, keeping everything else on the doc (regions,
     trace boxes). Docs that already have KEY are left as they are."""
-    nlp = spacy.load(model)
+    guard_outputs([output_path], [model, input_path])
+    nlp = load_pipeline_or_exit(model)
     docs = read_corpus_or_exit(input_path, nlp.vocab)
     report = ConversionReport("annotate-mentions")
     todo = [doc for doc in docs if key not in doc.spans]
@@ -81,6 +82,7 @@ def export_texts_cli(
     if len(paths) < 2:
         msg.fail(Errors.E704, exits=1)
     *inputs, output = paths
+    guard_outputs([output], inputs)
     vocab = spacy.blank("en").vocab
     texts = [{"text": doc.text} for path in inputs for doc in read_corpus_or_exit(path, vocab)]
     output.parent.mkdir(parents=True, exist_ok=True)

@@ -6,7 +6,7 @@ from typing import Optional
 import typer
 from spacy.cli._util import import_code, parse_config_overrides
 
-from ._util import app
+from ._util import app, guard_outputs
 
 
 @app.command(
@@ -36,6 +36,7 @@ def train_distributed_cli(
     """
     from ..training.distributed import train_distributed
 
+    guard_outputs([output_path, report_dir], [config_path, code_path])
     overrides = parse_config_overrides(ctx.args)
     import_code(code_path)
     train_distributed(

@@ -1,22 +1,25 @@
 """`python -m mcr_spacy tune-threshold`: pick the clustering threshold on dev data."""
+import math
 from pathlib import Path
-from typing import Optional
 
-import spacy
 import typer
 from wasabi import msg
 
 from ..training.corpus import MultimodalCorpus
-from ..errors import MultimodalCorefError
+from ..training.io import corpus_files, save_pipeline
+from ..errors import Errors, MultimodalCorefError
 from ..pipeline.tuning import tune_threshold
-from ._util import app, format_percent
+from ..scoring.scorer import FLAT_KEYS
+from ._util import app, format_percent, guard_outputs, load_pipeline_or_exit
+
+MAX_THRESHOLDS = 1000
 
 
 @app.command("tune-threshold")
 def tune_threshold_cli(
-    model: str = typer.Argument(..., help="Trained pipeline with a multimodal_coref component."),
+    model: str = typer.Argument(..., help="Trained pipeline with a multimodal_coref component (left unchanged)."),
     data_path: Path = typer.Argument(..., help="Development data: a .spacy file with gold clusters."),
-    output: Optional[Path] = typer.Option(None, "--output", "-o", help="Save the tuned pipeline here (default: overwrite MODEL)."),
+    output: Path = typer.Option(..., "--output", "-o", help="Save the tuned pipeline here (a new folder, or a pipeline's folder to replace; never MODEL)."),
     gold_mentions: bool = typer.Option(False, "--gold-mentions", help="Give the model the gold mentions (the paper's protocol)."),
     start: float = typer.Option(0.3, "--start", help="Smallest threshold tried."),
     stop: float = typer.Option(0.95, "--stop", help="Largest threshold tried."),
@@ -25,22 +28,34 @@ def tune_threshold_cli(
 ) -> None:
     """Choose the clustering linkage and threshold that maximise a score on
     development data (the model runs once; only the clustering is redone), and
-    save the pipeline with them."""
-    nlp = spacy.load(model)
-    examples = list(MultimodalCorpus(data_path, gold_mentions=gold_mentions)(nlp))
-    n = int(round((stop - start) / step)) + 1
+    save the pipeline with them to OUTPUT, atomically (a temporary folder
+    renamed into place), leaving MODEL as it was."""
+    if not (math.isfinite(start) and math.isfinite(stop) and math.isfinite(step)) or step <= 0 or start > stop \
+            or (stop - start) / step + 1 > MAX_THRESHOLDS:
+        msg.fail(Errors.E720.format(step=step, start=start, stop=stop, max_n=MAX_THRESHOLDS), exits=1)
+    if metric not in FLAT_KEYS:
+        msg.fail(Errors.E721.format(metric=metric, options=", ".join(FLAT_KEYS)), exits=1)
+    guard_outputs([output], [model, data_path])
+    nlp = load_pipeline_or_exit(model)
+    try:
+        corpus_files(data_path, what="Development data")
+        examples = list(MultimodalCorpus(data_path, gold_mentions=gold_mentions)(nlp))
+    except MultimodalCorefError as err:
+        msg.fail(str(err), exits=1)
+    if not examples:
+        msg.fail(Errors.E722.format(command="tune-threshold", path=str(data_path)), exits=1)
+    n = int(math.floor((stop - start) / step + 1e-9)) + 1
     thresholds = [round(start + i * step, 6) for i in range(n)]
     try:
         best, table = tune_threshold(nlp, examples, thresholds, metric=metric)
+        save_pipeline(nlp, output)
     except MultimodalCorefError as err:
         msg.fail(str(err), exits=1)
     msg.table(
         [(row["linkage"], f"{row['threshold']:.2f}", format_percent(row[metric])) for row in table],
         header=("linkage", "threshold", metric),
     )
-    out = output or Path(model)
-    nlp.to_disk(out)
     msg.good(
         f"Best on {len(examples)} docs: linkage {best['linkage']}, threshold {best['threshold']:.2f} "
-        f"({metric} {format_percent(best[metric])}); saved to {out}"
+        f"({metric} {format_percent(best[metric])}); saved to {output}"
     )

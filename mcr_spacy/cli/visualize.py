@@ -4,7 +4,6 @@ import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence
 
-import spacy
 import typer
 from spacy.language import Language
 from spacy.tokens import Doc
@@ -18,7 +17,8 @@ from ..scoring.metrics import coref_metrics, grounding_accuracy
 from ..scoring.scorer import gold_from_doc, predictions_from_doc
 from ..training.examples import make_predicted_doc
 from ..visualize.render import render
-from ._util import app, format_percent, read_corpus_or_exit
+from ..errors import MultimodalCorefError
+from ._util import app, format_percent, guard_outputs, load_pipeline_or_exit, read_corpus_or_exit
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".JPG", ".JPEG", ".PNG")
 
@@ -61,15 +61,19 @@ def visualize_cli(
     Images are looked up as IMAGES/<image id>.jpg (or .jpeg, .png); docs
     without one are drawn on a blank canvas of the image size.
     """
-    nlp = spacy.load(model)
+    guard_outputs([output_dir], [model, data_path, images])
+    nlp = load_pipeline_or_exit(model)
     references = read_corpus_or_exit(data_path, nlp.vocab, limit=limit, what="Reference data")
     if not references:
         msg.warn(f"No docs in {data_path}: nothing to render.")
     predicted = list(nlp.pipe(prepare_docs(nlp, references, gold_mentions, span_cluster_prefix)))
-    pages = write_pages(
-        references, predicted, output_dir, images=images, span_cluster_prefix=span_cluster_prefix,
-        mentions_key=mentions_key, title=f"{model} on {data_path.name}",
-    )
+    try:
+        pages = write_pages(
+            references, predicted, output_dir, images=images, span_cluster_prefix=span_cluster_prefix,
+            mentions_key=mentions_key, title=f"{model} on {data_path.name}",
+        )
+    except MultimodalCorefError as err:  # e.g. an image file that is not an image
+        msg.fail(str(err), exits=1)
     missing = sum(1 for p in pages if p["image"] is None)
     if images is not None and missing:
         msg.warn(f"{missing} of {len(pages)} docs have no image in {images}: drawn on a blank canvas.")

@@ -17,7 +17,7 @@ import typer
 from wasabi import msg
 
 from ..training.io import write_bytes_atomic
-from ._util import app, format_percent
+from ._util import app, format_percent, guard_outputs
 
 COREF_COLUMNS = (("CoNLL F1", "conll_f"), ("MUC", "muc"), ("B³", "b3"), ("CEAF-e", "ceafe"), ("BLANC", "blanc"), ("LEA", "lea"))
 GROUNDING_COLUMNS = (("all", "grounding_acc"), ("nouns", "grounding_acc_noun"), ("pronouns", "grounding_acc_pronoun"))
@@ -175,6 +175,12 @@ def benchmarks_page(reports: Dict[str, Dict[str, Any]], source: str) -> str:
             ["torch threads / CPUs", f"{report.get('torch_threads', '?')} / {report.get('cpu_count', '?')}"],
         ]
         lines += _table(["measure", "value"], rows) + [""]
+        linkage = report.get("linkage") or []
+        if linkage:
+            lines += ["Clustering one long doc (pairwise scores given) with each linkage:", ""]
+            lines += _table(["linkage", "mentions", "seconds"], [
+                [f"`{row['linkage']}`", str(row["n_mentions"]), _num(row["seconds"], 2)] for row in linkage
+            ]) + [""]
         memory = report.get("memory") or []
         if memory:
             lines += ["Peak memory increase for one narration, in a fresh process:", ""]
@@ -231,6 +237,7 @@ def write_docs_cli(
     names the machine, commit and date of the run it comes from."""
     if not metrics_dir.is_dir():
         msg.fail(f"Metrics folder {metrics_dir} not found. Run `python -m spacy project run all` first.", exits=1)
+    guard_outputs([output_dir / "results.md", output_dir / "benchmarks.md"], [metrics_dir])
     evaluation = read_reports(metrics_dir, [n for n, _ in EVALUATION_REPORTS + PHENOMENA_REPORTS + VISPRO_REPORTS])
     benchmarks = read_reports(metrics_dir, sorted(p.name for p in metrics_dir.glob("benchmark*.json")))
     output_dir.mkdir(parents=True, exist_ok=True)

@@ -14,7 +14,6 @@ Each record becomes a doc: gold chains in `doc.spans["{span_cluster_prefix}_{i}"
 `span._.grounding = {"boxes": [[x1, y1, x2, y2], ...]}` in pixels, and the
 image's detected regions in `doc._.image_regions`.
 """
-import json
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
@@ -27,8 +26,8 @@ from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
 from ..errors import AlignmentError, DataFormatError
 from ..annotation.gold import annotate_gold, set_mentions
 from ..annotation.regions import ImageRegions
-from ..training.io import write_docbin
-from .common import ConversionReport, normalize_image_id
+from ..training.io import write_docbins
+from .common import ConversionReport, load_json, normalize_image_id
 from .features import FeatureStores, available_splits, find_features_dir
 
 ANNOTATIONS_FOLDER = "cin_annotations"
@@ -54,22 +53,11 @@ def find_annotations(data_dir: Union[str, Path]) -> Path:
     )
 
 
-def _load_json(path: Path, what: str) -> Any:
-    try:
-        with path.open("r", encoding="utf8") as file_:
-            return json.load(file_)
-    except json.JSONDecodeError as err:
-        raise DataFormatError(
-            f"Cannot parse {path} ({what}) as JSON: {err}. The file may be truncated: "
-            f"download it again."
-        ) from err
-
-
 def load_records(path: Union[str, Path]) -> List[Dict[str, Any]]:
     """Read and check the annotation records; raises DataFormatError naming the
     first bad record."""
     path = Path(path)
-    data = _load_json(path, "CIN annotations")
+    data = load_json(path, "CIN annotations")
     if not isinstance(data, list):
         raise DataFormatError(
             f"{path} must hold a JSON list of records, not a {type(data).__name__}."
@@ -157,7 +145,7 @@ def load_split_ids(annotations_path: Path) -> Dict[str, str]:
     out: Dict[str, str] = {}
     for path in sorted(annotations_path.parent.glob("*_image_ids.json")):
         split = path.name[: -len("_image_ids.json")]
-        ids = _load_json(path, f"{split} image ids")
+        ids = load_json(path, f"{split} image ids")
         if not isinstance(ids, list):
             raise DataFormatError(f"{path} must hold a JSON list of image ids.")
         for image_id in ids:
@@ -306,8 +294,7 @@ def convert_cin(data_dir: Union[str, Path], out_dir: Union[str, Path], **options
     output. Returns one report per split."""
     docs_by_split, reports = read_cin(data_dir, **options)
     out_dir = Path(out_dir)
-    for split, docs in docs_by_split.items():
-        write_docbin(docs, out_dir / f"{split}.spacy")
+    write_docbins({out_dir / f"{split}.spacy": docs for split, docs in docs_by_split.items()})
     return reports
 
 

@@ -1,14 +1,17 @@
 """What every converter shares: atomic output, image ids and a report of what
 was kept. (`.spacy` files are written by `mcr_spacy.training.io.write_docbin`.)"""
+import json
+import math
 from collections import Counter
 from pathlib import Path
-from typing import Any, Callable, Iterable, Union
+from typing import Any, Callable, Iterable, Optional, Tuple, Union
 
 import spacy
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 from wasabi import msg
 
+from ..errors import DataFormatError
 from ..training.io import write_docbin
 
 IMAGE_SUFFIX = ".jpg"
@@ -25,6 +28,57 @@ def normalize_image_id(image_id: Any) -> str:
     if text.isascii() and text.isdigit():
         return str(int(text))
     return text
+
+
+def parse_json(text: Union[str, bytes], where: str, fix: str) -> Any:
+    """JSON from text or UTF-8 bytes; a DataFormatError naming `where` and
+    the `fix` for bytes that are not UTF-8, text that is not JSON, and JSON
+    nested too deeply for Python's reader."""
+    try:
+        if isinstance(text, bytes):
+            text = text.decode("utf8")
+        return json.loads(text)
+    except UnicodeDecodeError as err:
+        raise DataFormatError(
+            f"{where}: not UTF-8 text (bad byte at offset {err.start}). Re-encode it as UTF-8."
+        ) from None
+    except json.JSONDecodeError as err:
+        raise DataFormatError(f"Cannot parse {where}: not valid JSON ({err}). {fix}") from None
+    except RecursionError:
+        raise DataFormatError(f"{where}: JSON nested too deeply to read. {fix}") from None
+
+
+def load_json(path: Union[str, Path], what: str) -> Any:
+    """The JSON in a file (`parse_json`); `what` says what the file holds."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise DataFormatError(f"Cannot read {path} ({what}): {err}.") from err
+    return parse_json(
+        data[3:] if data.startswith(b"\xef\xbb\xbf") else data,
+        f"{path} ({what})",
+        "The file may be truncated or damaged: download or generate it again.",
+    )
+
+
+def image_size_from(record: Any, keys: Iterable[Tuple[str, str]], where: str) -> Optional[Tuple[float, float]]:
+    """`(width, height)` from the first pair of `keys` that `record` has, or
+    None; a DataFormatError for values that are not positive finite numbers."""
+    for w_key, h_key in keys:
+        if w_key in record and h_key in record:
+            values = (record[w_key], record[h_key])
+            try:
+                size = tuple(float(v) for v in values if not isinstance(v, bool))
+            except (TypeError, ValueError):
+                size = ()
+            if len(size) != 2 or not all(math.isfinite(v) and v > 0 for v in size):
+                raise DataFormatError(
+                    f"{where}: the image size {w_key!r}, {h_key!r} is {values[0]!r}, {values[1]!r}; "
+                    f"it must be two positive numbers of pixels (or absent)."
+                )
+            return size
+    return None
 
 
 class ConversionReport:

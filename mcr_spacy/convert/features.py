@@ -12,7 +12,6 @@ Files of one split, in one folder (usually `faster_rcnn_image_features/`):
 
 Only the rows of the images asked for are read from the HDF5 file.
 """
-import json
 import pickle
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
@@ -20,7 +19,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 import numpy
 
 from ..errors import DataFormatError
-from .common import normalize_image_id
+from .common import image_size_from, load_json, normalize_image_id
 from ..annotation.regions import ImageRegions
 
 FEATURES_FOLDER = "faster_rcnn_image_features"
@@ -102,14 +101,7 @@ def load_imgid2idx(path: Union[str, Path]) -> Dict[str, int]:
 def load_detection_dict(path: Union[str, Path]) -> Dict[str, Dict[str, Any]]:
     """Read `{split}_detection_dict.json`: str image id -> detections."""
     path = Path(path)
-    try:
-        with path.open("r", encoding="utf8") as file_:
-            data = json.load(file_)
-    except json.JSONDecodeError as err:
-        raise DataFormatError(
-            f"Cannot parse {path} as JSON ({err}); the file may be truncated: "
-            f"download or generate it again."
-        ) from err
+    data = load_json(path, "detections")
     if not isinstance(data, dict):
         raise DataFormatError(
             f"{path} must hold a JSON object {{image id: {{'bboxes': [...], "
@@ -362,11 +354,7 @@ def _parse_detection(
                 f"{path}: image {key!r}: 'classes' must list one name per box ({n})."
             )
         labels = [str(label) for label in labels]
-    size = None
-    for w_key, h_key in (("image_w", "image_h"), ("width", "height"), ("img_width", "img_height")):
-        if w_key in det and h_key in det:
-            size = (float(det[w_key]), float(det[h_key]))
-            break
+    size = image_size_from(det, (("image_w", "image_h"), ("width", "height"), ("img_width", "img_height")), f"{path}: image {key!r}")
     return boxes, labels, size
 
 

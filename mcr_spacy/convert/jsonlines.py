@@ -27,7 +27,7 @@ from spacy.vocab import Vocab
 from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
 from ..errors import DataFormatError, RegionsError
 from ..annotation.regions import ImageRegions
-from .common import ConversionReport, convert_file
+from .common import ConversionReport, convert_file, parse_json
 from .token_docs import doc_from_token_clusters, read_text_lines
 
 NOMINAL_IMAGE_SIZE = (1.0, 1.0)
@@ -96,13 +96,7 @@ def read_jsonlines(
         if not line.strip():
             continue
         where = f"{path}, line {line_no}"
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as err:
-            raise DataFormatError(
-                f"{where}: not valid JSON ({err.msg} at column {err.colno}). "
-                f"Each line must be one complete JSON object."
-            ) from None
+        record = parse_json(line, where, "Each line must be one complete JSON object.")
         yield record_to_doc(
             record, vocab, where=where, report=report, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key
         )

@@ -17,7 +17,6 @@ Two input formats:
 
 Regions come from the split's MAF feature files (see `features.py`).
 """
-import json
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Tuple, Union
 
@@ -29,7 +28,8 @@ from spacy.tokens import Doc
 from ..errors import DataFormatError
 from ..annotation.regions import ImageRegions
 from ..training.io import write_docbin
-from .common import ConversionReport
+from .common import ConversionReport, image_size_from, load_json, parse_json
+from .token_docs import read_text_lines
 from .features import RegionFeatureStore, available_splits, find_features_dir
 
 LN_INFO = "flk30k_LN.json"
@@ -66,11 +66,7 @@ def read_flk30k(
     """Yield `(image_id, text, image_size, trace_boxes)` per narration of the split."""
     import h5py
 
-    try:
-        with info_path.open("r", encoding="utf8") as file_:
-            info = json.load(file_)
-    except json.JSONDecodeError as err:
-        raise DataFormatError(f"Cannot parse {info_path} as JSON ({err}); download it again.") from err
+    info = load_json(info_path, "flk30k_LN narrations")
     if not isinstance(info, dict) or not isinstance(info.get("ix_to_word"), dict) or not isinstance(info.get("images"), list):
         raise DataFormatError(
             f"{info_path} must be an object with 'ix_to_word' ({{id: word}}) and "
@@ -122,9 +118,7 @@ def read_flk30k(
                 rows = numpy.asarray(labels[start - 1 : end])
             except (OSError, ValueError) as err:
                 raise DataFormatError(f"Cannot read the labels of image {image_id} from {labels_path} ({err}).") from err
-            size = None
-            if "width" in image and "height" in image:
-                size = (float(image["width"]), float(image["height"]))
+            size = image_size_from(image, (("width", "height"),), f"{info_path}: images[{i}]")
             trace = _load_trace(trace_dir / f"{image_id}.npy", image_id, report)
             for r, row in enumerate(rows):
                 words = []
@@ -162,24 +156,20 @@ def read_ln_jsonl(
 ) -> Iterator[Tuple[str, str, Optional[Tuple[float, float]], Optional[numpy.ndarray]]]:
     """Yield `(image_id, text, None, trace_boxes)` per Localized Narratives line."""
     for path in paths:
-        with path.open("r", encoding="utf8") as file_:
-            for n, line in enumerate(file_, start=1):
-                if not line.strip():
-                    continue
-                where = f"{path}, line {n}"
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError as err:
-                    raise DataFormatError(f"{where}: not valid JSON ({err}). Each line must be one narration object.") from err
-                if not isinstance(record, dict) or "image_id" not in record or not isinstance(record.get("caption"), str):
-                    raise DataFormatError(
-                        f"{where}: a Localized Narratives record needs 'image_id' and "
-                        f"'caption' (string); it has {sorted(record) if isinstance(record, dict) else type(record).__name__}."
-                    )
-                trace = None
-                if record.get("timed_caption") and record.get("traces") is not None:
-                    trace = trace_boxes_from_ln(record["timed_caption"], record["traces"], where)
-                yield str(record["image_id"]), record["caption"], None, trace
+        for n, line in read_text_lines(path):
+            if not line.strip():
+                continue
+            where = f"{path}, line {n}"
+            record = parse_json(line, where, "Each line must be one narration object.")
+            if not isinstance(record, dict) or "image_id" not in record or not isinstance(record.get("caption"), str):
+                raise DataFormatError(
+                    f"{where}: a Localized Narratives record needs 'image_id' and "
+                    f"'caption' (string); it has {sorted(record) if isinstance(record, dict) else type(record).__name__}."
+                )
+            trace = None
+            if record.get("timed_caption") and record.get("traces") is not None:
+                trace = trace_boxes_from_ln(record["timed_caption"], record["traces"], where)
+            yield str(record["image_id"]), record["caption"], None, trace
 
 
 def trace_boxes_from_ln(timed_caption: Any, traces: Any, where: str) -> numpy.ndarray:

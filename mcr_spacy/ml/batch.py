@@ -156,6 +156,7 @@ def _batch_regions(
         regions = doc_regions[i]
         if regions is None or len(regions) == 0:
             continue
+        regions.check_values(doc_name(doc))
         n = counts[i] = len(regions)
         if regions.features is not None:
             _check_feature_width(doc, regions.feature_width, feature_width)

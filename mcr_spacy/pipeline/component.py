@@ -23,7 +23,7 @@ from ..ml.model import (
     CorefOutputs, MentionBatch, build_torch_layer, collect_region_settings,
     get_model_settings, is_built, rerun_module,
 )
-from .decoding import CLUSTERERS, DocPrediction, cluster_by_antecedents, cluster_grounding, decode
+from .decoding import CLUSTERERS, DocPrediction, check_clustering_settings, cluster_by_antecedents, cluster_grounding, decode
 from .mentions import is_sorted_unique
 from .targets import build_targets
 
@@ -197,8 +197,7 @@ class MultimodalCoref(TrainablePipe):
         """Settings default to the factory's (`DEFAULT_SETTINGS`); the model,
         the mention getter and the scorer are what the factory builds from
         the registry (`scorer=None`: no scoring)."""
-        if linkage not in CLUSTERERS:
-            raise ConfigError(Errors.E100.format(options=sorted(CLUSTERERS), linkage=linkage))
+        check_clustering_settings(linkage, threshold)
         if temperature <= 0 or itc_temperature <= 0:
             raise ConfigError(Errors.E101.format(temperature=temperature, itc_temperature=itc_temperature))
         if not 0.0 <= grounding_agreement <= 1.0:
@@ -474,9 +473,10 @@ class MultimodalCoref(TrainablePipe):
 
     # -- Serialization --------------------------------------------------------
 
-    def _load_model(self, model_bytes: bytes) -> None:
+    def _load_model(self, model_bytes: bytes, where: str = "") -> None:
         """Build the torch module with the widths in `cfg` (unless built),
-        then load the weights; the moving average starts afresh."""
+        then load the weights; the moving average starts afresh. `where`
+        names the weights in the error for damaged bytes (E144)."""
         settings = self.cfg.get("model_settings")
         if settings is not None and not is_built(self.model):
             build_torch_layer(self.model, settings)
@@ -485,6 +485,16 @@ class MultimodalCoref(TrainablePipe):
             self.model.from_bytes(model_bytes)
         except AttributeError:
             raise ValueError(SpacyErrors.E149) from None
+        except Exception as err:  # msgpack, zip or torch errors of damaged bytes
+            where = where or f"of the '{self.name}' component"
+            raise ConfigError(Errors.E144.format(path=where, error=f"{type(err).__name__}: {err}")) from err
+
+    def _load_cfg(self, cfg: Any, where: str) -> None:
+        """Take the saved settings, checking the clustering ones (E100, E141)."""
+        if not isinstance(cfg, dict):
+            raise ConfigError(Errors.E143.format(path=where, error=f"a JSON {type(cfg).__name__}, not an object"))
+        check_clustering_settings(cfg.get("linkage", self.cfg["linkage"]), cfg.get("threshold", self.cfg["threshold"]), where)
+        self.cfg.update(cfg)
 
     def to_bytes(self, *, exclude=tuple()) -> bytes:
         serialize = {
@@ -502,7 +512,7 @@ class MultimodalCoref(TrainablePipe):
     def from_bytes(self, bytes_data: bytes, *, exclude=tuple()) -> "MultimodalCoref":
         msg = srsly.msgpack_loads(bytes_data)
         if "cfg" not in exclude and "cfg" in msg:
-            self.cfg.update(srsly.json_loads(msg["cfg"]))
+            self._load_cfg(srsly.json_loads(msg["cfg"]), f"cfg of the '{self.name}' component")
         if "vocab" not in exclude and "vocab" in msg:
             self.vocab.from_bytes(msg["vocab"], exclude=exclude)
         if "model" not in exclude and "model" in msg:
@@ -522,13 +532,23 @@ class MultimodalCoref(TrainablePipe):
         path = util.ensure_path(path)
 
         def load_cfg(p: Path) -> None:
-            if p.exists():
-                self.cfg.update(srsly.read_json(p))
+            if not p.is_file():
+                raise ConfigError(Errors.E142.format(path=str(p)))
+            try:
+                cfg = srsly.read_json(p)
+            except ValueError as err:
+                raise ConfigError(Errors.E143.format(path=str(p), error=err)) from err
+            self._load_cfg(cfg, str(p))
+
+        def load_model(p: Path) -> None:
+            if not p.is_file():
+                raise ConfigError(Errors.E144.format(path=str(p), error="no such file"))
+            self._load_model(p.read_bytes(), str(p))
 
         deserialize = {
             "cfg": load_cfg,
             "vocab": lambda p: self.vocab.from_disk(p, exclude=exclude),
-            "model": lambda p: self._load_model(p.read_bytes()),
+            "model": load_model,
         }
         util.from_disk(path, deserialize, exclude)
         return self

@@ -1,5 +1,7 @@
 """From the model's outputs to predictions: pairwise coreference scores,
 clusters, each mention's region and refined box."""
+import math
+import numbers
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -10,8 +12,15 @@ from spacy.tokens import Doc
 from ..annotation.boxes import apply_deltas_many
 from ..defaults import MASKED_SCORE
 from ..annotation.extensions import get_doc_values
+from ..annotation.gold import doc_name
 from ..annotation.regions import ImageRegions
+from ..errors import ConfigError, Errors, MultimodalCorefError
 from ..ml.model import CorefOutputs
+
+
+# Above this many mentions in a doc, transitive clustering uses connected
+# components rather than batched reachability squaring.
+LARGE_DOC_MENTIONS = 256
 
 
 class UnionFind:
@@ -52,10 +61,14 @@ def cluster_transitive_many(
     d's mentions are its first `lengths[d]` rows and columns (the rest is
     padding). Reachability of all docs' graphs is squared (batched matrix
     products) until it stops growing; a mention's cluster is named by the
-    first mention it reaches."""
+    first mention it reaches. Batches with docs of more than
+    `LARGE_DOC_MENTIONS` mentions go doc by doc through SciPy's connected
+    components instead (squaring grows as n^3)."""
     n_docs, n_slots = scores.shape[:2]
     if n_slots == 0:
         return [[] for _ in range(n_docs)]
+    if n_slots > LARGE_DOC_MENTIONS:
+        return [_connected_components(numpy.asarray(scores[d, :n, :n]) > threshold) for d, n in enumerate(lengths)]
     lengths = numpy.asarray(lengths, dtype="int64")
     real = numpy.arange(n_slots)[None, :] < lengths[:, None]  # [D, M]
     linked = (numpy.asarray(scores) > threshold) & real[:, :, None] & real[:, None, :]
@@ -77,37 +90,61 @@ def cluster_transitive_many(
     return clusters
 
 
+def _connected_components(linked: numpy.ndarray) -> List[List[int]]:
+    """The connected components of a graph given as a boolean [n, n] matrix,
+    as sorted index lists ordered by their first index."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    _, labels = connected_components(csr_matrix(linked), directed=False)
+    groups: Dict[int, List[int]] = {}
+    for i, label in enumerate(labels.tolist()):
+        groups.setdefault(label, []).append(i)
+    return list(groups.values())
+
+
 def cluster_average_linkage(scores: numpy.ndarray, threshold: float) -> List[List[int]]:
     """Agglomerative clustering: repeatedly merge the two clusters with the
-    highest mean pairwise score while it is above threshold (ties: lowest indices)."""
+    highest mean pairwise score while it is above threshold. Runs as SciPy's
+    average linkage (UPGMA, O(n^2)) on the distances `top - score`, cut below
+    `top - threshold`. A NaN score never joins its pair (it counts as the
+    lowest score). Clusters as sorted index lists, ordered by their first
+    mention."""
+    from scipy.cluster.hierarchy import fcluster, linkage
+
     n = scores.shape[0]
-    clusters = [[i] for i in range(n)]
-    scores = numpy.asarray(scores, dtype="float64")
-    sums = scores.copy()
-    sizes = numpy.ones(n)
-    active = numpy.ones(n, dtype=bool)
-    while active.sum() > 1:
-        mean = sums / numpy.outer(sizes, sizes)
-        mean[~active, :] = -numpy.inf
-        mean[:, ~active] = -numpy.inf
-        numpy.fill_diagonal(mean, -numpy.inf)
-        flat = int(numpy.argmax(mean))
-        i, j = divmod(flat, n)
-        if mean[i, j] <= threshold:
-            break
-        i, j = min(i, j), max(i, j)
-        clusters[i].extend(clusters[j])
-        clusters[j] = []
-        sums[i, :] += sums[j, :]
-        sums[:, i] += sums[:, j]
-        sizes[i] += sizes[j]
-        active[j] = False
-    out = [sorted(c) for c in clusters if c]
-    out.sort(key=lambda c: c[0])
-    return out
+    if n < 2:
+        return [[i] for i in range(n)]
+    upper = numpy.asarray(scores, dtype="float64")[numpy.triu_indices(n, k=1)]
+    finite = numpy.isfinite(upper)
+    if not finite.any() or not numpy.isfinite(threshold):
+        return [[i] for i in range(n)]
+    top = max(float(upper[finite].max()), float(threshold))
+    low = min(float(upper[finite].min()), float(threshold))
+    # NaN and -inf: farther than any real pair; +inf: as near as the nearest.
+    upper = numpy.nan_to_num(upper, nan=low - 1.0, neginf=low - 1.0, posinf=top)
+    tree = linkage(top - upper, method="average")
+    # Merge heights only grow in average linkage: the merges above the
+    # threshold are those below the cut (strictly: a mean equal to the
+    # threshold does not merge).
+    cut = numpy.nextafter(top - float(threshold), -numpy.inf)
+    labels = fcluster(tree, cut, criterion="distance") if cut >= 0 else numpy.arange(n)
+    groups: Dict[int, List[int]] = {}
+    for i, label in enumerate(labels.tolist()):
+        groups.setdefault(label, []).append(i)
+    return list(groups.values())
 
 
 CLUSTERERS = {"transitive": cluster_transitive, "average": cluster_average_linkage}
+
+
+def check_clustering_settings(linkage: Any, threshold: Any, where: str = "config") -> None:
+    """Refuse an unknown `linkage` (E100) and a `threshold` that is not a
+    finite number (E141), naming `where` they come from."""
+    if not isinstance(linkage, str) or linkage not in CLUSTERERS:
+        raise ConfigError(f"{Errors.E100.format(options=sorted(CLUSTERERS), linkage=linkage)} (in {where})")
+    if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real) or not math.isfinite(threshold):
+        raise ConfigError(f"{Errors.E141.format(value=threshold)} (in {where})")
 
 
 def cluster_by_antecedents(scores: numpy.ndarray, threshold: float) -> List[List[int]]:
@@ -236,6 +273,22 @@ def ground_mentions(
     ]
 
 
+def check_finite_outputs(docs: Sequence[Doc], outputs: CorefOutputs, embeddings: numpy.ndarray, ops: Any) -> None:
+    """Refuse (E140, naming the first doc) mention rows whose embeddings,
+    grounding logits, box deltas or antecedent scores are not finite: a NaN
+    compares as "no merge" but would still reach the docs' groundings."""
+    rows_ok = numpy.isfinite(embeddings).all(axis=1)
+    for array in (outputs.ground_logits, outputs.box_deltas, outputs.antecedent_scores):
+        values = ops.to_numpy(array)
+        if values.shape[0] == rows_ok.shape[0] and values.size:
+            rows_ok &= numpy.isfinite(values.reshape((values.shape[0], -1))).all(axis=1)
+    if rows_ok.all():
+        return
+    for doc, rows in zip(docs, outputs.doc_slices()):
+        if not rows_ok[rows].all():
+            raise MultimodalCorefError(Errors.E140.format(doc=doc_name(doc)))
+
+
 def decode(
     docs: List[Doc], mentions: List[List[Tuple[int, int]]], outputs: CorefOutputs, ops: Any,
     linkage: str, threshold: float, agreement_weight: float, chunk: int,
@@ -245,6 +298,7 @@ def decode(
     (models with an antecedent scorer) or by `linkage` over the pairwise
     cosine scores."""
     embeddings = ops.to_numpy(outputs.embeddings)
+    check_finite_outputs(docs, outputs, embeddings, ops)
     # Padded region slots hold a large negative logit: their probability
     # is 0, so one softmax over the batch equals each doc's own.
     probs = grounding_probs(ops.to_numpy(outputs.ground_logits), dtype="float32")

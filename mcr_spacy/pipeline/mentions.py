@@ -48,22 +48,42 @@ def create_noun_chunk_mentions(
         ("his" of "his hair") as mentions of their own, as VisPro and
         OntoNotes annotate them.
     """
-    stops = set(p.lower() for p in (DEFAULT_STOP_PHRASES if stop_phrases is None else stop_phrases))
-    pronoun_set = set(p.lower() for p in (PRONOUNS if pronouns is None else pronouns))
+    return NounChunkMentions(
+        DEFAULT_STOP_PHRASES if stop_phrases is None else stop_phrases,
+        PRONOUNS if pronouns is None else pronouns,
+        include_pronouns,
+        include_possessives,
+    )
 
-    def get_noun_chunk_mentions(doc: Doc) -> List[Span]:
+
+# The getters are classes rather than closures so that pipelines holding them
+# pickle (`nlp.pipe(n_process=...)` with the spawn start method).
+class NounChunkMentions:
+    """The getter of `mcr_spacy.noun_chunk_mentions.v1`."""
+
+    def __init__(
+        self, stop_phrases: Iterable[str], pronouns: Iterable[str], include_pronouns: bool,
+        include_possessives: bool = False,
+    ) -> None:
+        self.stops = set(p.lower() for p in stop_phrases)
+        self.pronoun_set = set(p.lower() for p in pronouns)
+        self.include_pronouns = include_pronouns
+        self.include_possessives = include_possessives
+
+    def __call__(self, doc: Doc) -> List[Span]:
         if len(doc) == 0:
             return []
         if not doc.has_annotation("DEP"):
             raise ConfigError(Errors.E119.format(doc=doc_name(doc)))
+        stops, pronoun_set = self.stops, self.pronoun_set
         spans = [chunk for chunk in doc.noun_chunks if chunk.text.lower() not in stops]
-        if include_pronouns:
+        if self.include_pronouns:
             covered = set()
             for span in spans:
                 covered.update(range(span.start, span.end))
             for token in doc:
                 if (
-                    (token.i not in covered or (include_possessives and token.dep_ == "poss"))
+                    (token.i not in covered or (self.include_possessives and token.dep_ == "poss"))
                     and token.lower_ in pronoun_set
                     and token.lower_ not in stops
                     and token.pos_ in ("PRON", "DET", "")
@@ -71,20 +91,24 @@ def create_noun_chunk_mentions(
                     spans.append(doc[token.i : token.i + 1])
         return _sorted_unique(spans)
 
-    return get_noun_chunk_mentions
-
 
 @registry.misc("mcr_spacy.span_group_mentions.v1")
 def create_span_group_mentions(key: str = DEFAULT_MENTIONS_KEY) -> MentionGetter:
     """Mentions already stored in `doc.spans[key]` (gold mentions, or the output
     of a trained `span_finder`). A doc without the key has no mentions."""
+    return SpanGroupMentions(key)
 
-    def get_span_group_mentions(doc: Doc) -> List[Span]:
-        if key not in doc.spans:
+
+class SpanGroupMentions:
+    """The getter of `mcr_spacy.span_group_mentions.v1`."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+    def __call__(self, doc: Doc) -> List[Span]:
+        if self.key not in doc.spans:
             return []
-        return _sorted_unique(doc.spans[key])
-
-    return get_span_group_mentions
+        return _sorted_unique(doc.spans[self.key])
 
 
 @registry.misc("mcr_spacy.span_group_or_entity_mentions.v1")
@@ -95,14 +119,21 @@ def create_span_group_or_entity_mentions(
     mentions, the paper's protocol), else the doc's entities with one of
     `labels` (all entities when None): the output of an entity recognizer
     trained as a mention detector, for end-to-end use."""
-    label_set = None if labels is None else set(labels)
+    return SpanGroupOrEntityMentions(key, labels)
 
-    def get_span_group_or_entity_mentions(doc: Doc) -> List[Span]:
-        if key in doc.spans:
-            return _sorted_unique(doc.spans[key])
+
+class SpanGroupOrEntityMentions:
+    """The getter of `mcr_spacy.span_group_or_entity_mentions.v1`."""
+
+    def __init__(self, key: str, labels: Optional[List[str]]) -> None:
+        self.key = key
+        self.label_set = None if labels is None else set(labels)
+
+    def __call__(self, doc: Doc) -> List[Span]:
+        if self.key in doc.spans:
+            return _sorted_unique(doc.spans[self.key])
+        label_set = self.label_set
         return _sorted_unique(e for e in doc.ents if label_set is None or e.label_ in label_set)
-
-    return get_span_group_or_entity_mentions
 
 
 @registry.misc("mcr_spacy.span_group_or_noun_chunk_mentions.v1")
@@ -117,14 +148,20 @@ def create_span_group_or_noun_chunk_mentions(
     mentions, the paper's protocol), else noun chunks and pronouns as
     `mcr_spacy.noun_chunk_mentions.v1` finds them (end to end): one pipeline
     serves both protocols."""
-    noun_chunks = create_noun_chunk_mentions(
+    return SpanGroupOrNounChunkMentions(key, create_noun_chunk_mentions(
         stop_phrases=stop_phrases, pronouns=pronouns,
         include_pronouns=include_pronouns, include_possessives=include_possessives,
-    )
+    ))
 
-    def get_span_group_or_noun_chunk_mentions(doc: Doc) -> List[Span]:
-        if key in doc.spans:
-            return _sorted_unique(doc.spans[key])
-        return noun_chunks(doc)
 
-    return get_span_group_or_noun_chunk_mentions
+class SpanGroupOrNounChunkMentions:
+    """The getter of `mcr_spacy.span_group_or_noun_chunk_mentions.v1`."""
+
+    def __init__(self, key: str, noun_chunks: NounChunkMentions) -> None:
+        self.key = key
+        self.noun_chunks = noun_chunks
+
+    def __call__(self, doc: Doc) -> List[Span]:
+        if self.key in doc.spans:
+            return _sorted_unique(doc.spans[self.key])
+        return self.noun_chunks(doc)

@@ -4,6 +4,8 @@ from typing import Dict, List, Sequence, Tuple
 from spacy.language import Language
 from spacy.training import Example
 
+from ..annotation.clusters import get_clusters
+from ..errors import ConfigError, Errors
 from .component import find_coref_component
 
 
@@ -16,8 +18,16 @@ def tune_threshold(
 ) -> Tuple[Dict[str, float], List[Dict[str, float]]]:
     """Score every (linkage, threshold) on the examples and set the best on the
     component. The model runs once; only the clustering is redone. RETURNS the
-    best setting and the table of all."""
+    best setting and the table of all. Refuses (ConfigError) examples without
+    gold clusters: every setting would score the same."""
     name, coref = find_coref_component(nlp)
+    if not thresholds:
+        raise ConfigError(Errors.E146)
+    if not examples:
+        raise ConfigError(Errors.E145.format(prefix=coref.prefix, reason="there are no examples"))
+    if not any(get_clusters(eg.reference, coref.prefix) for eg in examples):
+        reason = f"none of the {len(examples)} examples has any"
+        raise ConfigError(Errors.E145.format(prefix=coref.prefix, reason=reason))
     with nlp.select_pipes(disable=[name]):
         predicted = list(nlp.pipe([eg.predicted for eg in examples]))
     predictions = coref.predict(predicted)

@@ -163,15 +163,26 @@ def make_multimodal_coref_scorer(
     `grounding_acc_noun`, `grounding_acc_pronoun` (grounding keys are None
     when the gold has no boxes). `span_cluster_prefix` and `mentions_key` may
     be overridden per call; other keyword arguments are ignored."""
+    return MultimodalCorefScorer(span_cluster_prefix, mentions_key, gold_mentions_key, box_key)
 
-    def score(examples: Iterable[Example], **kwargs: Any) -> Dict[str, Optional[float]]:
+
+class MultimodalCorefScorer:
+    """The function `make_multimodal_coref_scorer` returns: a class rather
+    than a closure so that pipelines holding it pickle (`nlp.pipe(n_process=...)`
+    with the spawn start method)."""
+
+    def __init__(self, span_cluster_prefix: str, mentions_key: str, gold_mentions_key: str, box_key: str) -> None:
+        self.span_cluster_prefix = span_cluster_prefix
+        self.mentions_key = mentions_key
+        self.gold_mentions_key = gold_mentions_key
+        self.box_key = box_key
+
+    def __call__(self, examples: Iterable[Example], **kwargs: Any) -> Dict[str, Optional[float]]:
         results = evaluate_examples(
             examples,
-            span_cluster_prefix=kwargs.get("span_cluster_prefix") or span_cluster_prefix,
-            mentions_key=kwargs.get("mentions_key") or mentions_key,
-            gold_mentions_key=gold_mentions_key,
-            box_key=box_key,
+            span_cluster_prefix=kwargs.get("span_cluster_prefix") or self.span_cluster_prefix,
+            mentions_key=kwargs.get("mentions_key") or self.mentions_key,
+            gold_mentions_key=self.gold_mentions_key,
+            box_key=self.box_key,
         )
         return results["scores"]
-
-    return score

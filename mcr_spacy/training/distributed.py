@@ -17,7 +17,6 @@ and `model-last`. NCCL on GPUs, gloo on CPU. At the end the ranks compare a
 hash of their weights and fail loudly if they differ."""
 import json
 import logging
-import shutil
 import sys
 from pathlib import Path
 from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Optional, Tuple, Union
@@ -35,6 +34,7 @@ from thinc.api import fix_random_seed, require_gpu, set_gpu_allocator
 from wasabi import Printer
 
 from ..errors import ConfigError, Errors
+from .io import copy_folder, save_pipeline
 
 
 def _register_functions() -> None:
@@ -165,11 +165,9 @@ def _train(pd, info, config_path: Path, output_path: Optional[Path], overrides: 
 
     def save_checkpoint(is_best: bool) -> None:
         with nlp.use_params(optimizer.averages):
-            before_to_disk(nlp).to_disk(output_path / DIR_MODEL_LAST)
+            save_pipeline(before_to_disk(nlp), output_path / DIR_MODEL_LAST)
         if is_best:
-            if (output_path / DIR_MODEL_BEST).exists():
-                shutil.rmtree(output_path / DIR_MODEL_BEST)
-            shutil.copytree(output_path / DIR_MODEL_LAST, output_path / DIR_MODEL_BEST)
+            copy_folder(output_path / DIR_MODEL_LAST, output_path / DIR_MODEL_BEST)
 
     steps = train_while_improving(
         nlp, optimizer, batches, evaluate,

@@ -1,5 +1,6 @@
 """The thinc layer around the cross-modal module: conversions between thinc
 arrays and torch tensors, and the shim that runs it."""
+import io
 from typing import Any, Callable, Dict, Optional, Tuple
 
 import torch
@@ -62,6 +63,16 @@ class ModeKeepingPyTorchShim(PyTorchShim):
                 return self._model(*inputs.args, **inputs.kwargs)
 
 
+def load_weights(module: torch.nn.Module, state_bytes: bytes, device: "torch.device") -> torch.nn.Module:
+    """Load saved weights into the module with `torch.load(weights_only=True)`:
+    tensors and plain containers only, so a crafted file cannot run code on
+    load, whatever the torch version's default."""
+    state = torch.load(io.BytesIO(state_bytes), map_location=device, weights_only=True)
+    module.load_state_dict(state)
+    module.to(device)
+    return module
+
+
 def wrap_module(
     module: torch.nn.Module, mixed_precision: bool = False, grad_scaler: Optional[PyTorchGradScaler] = None
 ) -> Model:
@@ -71,6 +82,8 @@ def wrap_module(
         "pytorch",
         pytorch_forward,
         attrs={"convert_inputs": convert_inputs, "convert_outputs": convert_outputs},
-        shims=[ModeKeepingPyTorchShim(module, mixed_precision=mixed_precision, grad_scaler=grad_scaler)],
+        shims=[ModeKeepingPyTorchShim(
+            module, mixed_precision=mixed_precision, grad_scaler=grad_scaler, deserialize_model=load_weights
+        )],
         dims={"nI": None, "nO": None},
     )
