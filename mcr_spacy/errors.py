@@ -124,6 +124,9 @@ class Errors(metaclass=ErrorsWithCodes):
             "must initialize from the same config and the same training corpus.")
     E126 = ("antecedent_width must be at least 1 (got {value}): it is the hidden width of "
             "the mention-ranking pair scorer. Use mcr_spacy.MultimodalCoref.v1 for a model without one.")
+    E127 = ("mcr_spacy.initialize_frozen.v1 names the component {name!r}, which the pipeline "
+            "does not have ({components}). List components of [nlp] pipeline in "
+            "[initialize.before_init] components.")
     E140 = ("The model's scores for {doc} are not finite (NaN or infinite), so its "
             "mentions cannot be clustered. Check the doc's region features and boxes "
             "(finite, of the size detectors give); when every doc fails, the weights "

@@ -17,7 +17,7 @@ from ..training.io import write_bytes_atomic
 from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY, IOU_THRESHOLD, PREDICTED_MENTIONS_KEY
 from ..errors import DataFormatError, Errors, MultimodalCorefError
 from ..scoring.metrics import coref_metrics, grounding_accuracy
-from ..scoring.scorer import evaluate_examples, flat_scores, gold_from_doc, predictions_from_doc
+from ..scoring.scorer import evaluate_examples, flat_scores, gold_from_doc, predictions_from_doc, without_singletons
 from ..scoring.scorch_export import SCORCH_NOTE, ScorchError, run_scorch, scorch_command, write_scorch_dirs
 from ..annotation.clusters import get_cluster_groups
 from ..training.examples import make_predicted_doc
@@ -45,14 +45,16 @@ def _mention_spans(doc: Doc, prefix: str, mentions_key: str, use_gold_mentions: 
 
 
 def run_baselines(
-    examples: Sequence[Example], prefix: str, mentions_key: str, use_gold_mentions: bool, gold_mentions_key: str
+    examples: Sequence[Example], prefix: str, mentions_key: str, use_gold_mentions: bool, gold_mentions_key: str,
+    singletons: bool = True,
 ) -> Dict[str, Dict[str, Any]]:
     """Coreference baselines (scored on coreference) and grounding baselines
-    (scored on grounding) on the mentions of the evaluation."""
+    (scored on grounding) on the mentions of the evaluation; without
+    `singletons`, one-mention clusters are not scored."""
     gold_clusters, gold_items, mentions, regions = [], [], [], []
     for eg in examples:
         clusters, items = gold_from_doc(eg.reference, prefix, gold_mentions_key)
-        gold_clusters.append(clusters)
+        gold_clusters.append(clusters if singletons else without_singletons(clusters))
         gold_items.append(items)
         mentions.append(_mention_spans(eg.predicted, prefix, mentions_key, use_gold_mentions, gold_mentions_key))
         regions.append(eg.predicted._.image_regions)
@@ -60,6 +62,8 @@ def run_baselines(
     references = [eg.reference for eg in examples]
     for name, make_clusters in TEXT_BASELINES.items():
         clusters = [make_clusters(spans) for spans in mentions]
+        if not singletons:
+            clusters = [without_singletons(c) for c in clusters]
         coref = coref_metrics(gold_clusters, clusters)
         flat = flat_scores(coref, {"acc": None, "acc_noun": None, "acc_pronoun": None})
         results[name] = {"kind": "coreference", "coref": coref, **{k: v for k, v in flat.items() if k.startswith("coref_")}}
@@ -95,13 +99,15 @@ def evaluate(
     scorch_dir: Optional[Path] = None,
     batch_size: int = 32,
     text_only: bool = False,
+    singletons: bool = True,
 ) -> Dict[str, Any]:
     """Run `nlp` on the texts of `references` and score it. RETURNS the report:
     the flat score keys at top level, plus "coref", "grounding", "baselines",
     "scorch" (when `scorch_dir` is given), "protocol", "vispro_pronouns" (when
     the references carry VisPro's pronoun annotation) and, with `text_only`,
     "text_only": the same scores of the same pipeline on the docs without
-    their regions."""
+    their regions. Without `singletons`, one-mention clusters of the gold,
+    the model and the baselines are not scored."""
     default_prefix, default_key = component_keys(nlp)
     prefix = span_cluster_prefix or default_prefix
     key = mentions_key or default_key
@@ -117,7 +123,8 @@ def evaluate(
                 doc._.image_regions = None
             inputs.append(doc)
         predicted = list(nlp.pipe(inputs, batch_size=batch_size))
-        return _score_predictions(predicted, references, prefix, key, gold_mentions_key, use_gold_mentions), predicted
+        report = _score_predictions(predicted, references, prefix, key, gold_mentions_key, use_gold_mentions, singletons)
+        return report, predicted
 
     report, predicted = score(with_regions=True)
     if text_only:
@@ -148,28 +155,33 @@ def evaluate(
 
 def _score_predictions(
     predicted: List[Doc], references: Sequence[Doc], prefix: str, key: str,
-    gold_mentions_key: str, use_gold_mentions: bool,
+    gold_mentions_key: str, use_gold_mentions: bool, singletons: bool = True,
 ) -> Dict[str, Any]:
     """The scores of the `predicted` docs against `references`, with the baselines."""
     examples = [Example(pred, ref) for pred, ref in zip(predicted, references)]
-    results = evaluate_examples(examples, span_cluster_prefix=prefix, mentions_key=key, gold_mentions_key=gold_mentions_key)
+    results = evaluate_examples(
+        examples, span_cluster_prefix=prefix, mentions_key=key, gold_mentions_key=gold_mentions_key,
+        singletons=singletons,
+    )
     predictions = [predictions_from_doc(doc, prefix, key) for doc in predicted]
     report: Dict[str, Any] = dict(results["scores"])
     report["coref"] = results["coref"]
     report["mentions"] = results["mentions"]
     report["grounding"] = results["grounding"]
     report["protocol"] = "gold mentions" if use_gold_mentions else "predicted mentions"
+    report["singletons"] = singletons
     report["n_docs"] = len(references)
     report["n_predicted_mentions"] = sum(len(boxes) for _, boxes in predictions)
     if has_pronoun_info(references):
         report["vispro_pronouns"] = pronoun_scores(references, [clusters for clusters, _ in predictions])
-    report["baselines"] = run_baselines(examples, prefix, key, use_gold_mentions, gold_mentions_key)
+    report["baselines"] = run_baselines(examples, prefix, key, use_gold_mentions, gold_mentions_key, singletons)
     return report
 
 
 def print_report(report: Dict[str, Any]) -> None:
     """Print the report as tables."""
-    msg.divider(f"Coreference ({report['protocol']}, {report['n_docs']} docs)")
+    singletons = "" if report.get("singletons", True) else ", no singletons"
+    msg.divider(f"Coreference ({report['protocol']}{singletons}, {report['n_docs']} docs)")
     rows = [(label, _pct(report["coref"][k]["r"]), _pct(report["coref"][k]["p"]), _pct(report["coref"][k]["f"])) for label, k in COREF_ROWS]
     rows.append(("CoNLL", "", "", _pct(report["coref"]["conll_f"])))
     mentions = report["mentions"]
@@ -243,6 +255,7 @@ def evaluate_cli(
     batch_size: int = typer.Option(32, "--batch-size", "-b", help="Docs per batch in nlp.pipe."),
     gpu_id: int = typer.Option(-1, "--gpu-id", "-g", help="GPU to run on (-1: CPU)."),
     text_only: bool = typer.Option(False, "--text-only", help="Also score the same pipeline on the docs with their regions removed (what the image adds)."),
+    no_singletons: bool = typer.Option(False, "--no-singletons", help="Leave one-mention clusters (gold, model and baselines) out of the coreference and mention figures, as CoNLL-2012 scores OntoNotes: for data that annotates no singletons (VisPro), end to end."),
 ) -> None:
     """Score a pipeline's coreference clusters and groundings against gold data.
 
@@ -290,6 +303,7 @@ def evaluate_cli(
             scorch_dir=scorch_dir,
             batch_size=batch_size,
             text_only=text_only,
+            singletons=not no_singletons,
         )
     except MultimodalCorefError as err:
         msg.fail(str(err), exits=1)

@@ -127,18 +127,21 @@ def evaluate_examples(
     mentions_key: Optional[str] = PREDICTED_MENTIONS_KEY,
     gold_mentions_key: Optional[str] = GOLD_MENTIONS_KEY,
     box_key: str = "box",
+    singletons: bool = True,
 ) -> Dict[str, Any]:
     """Full results for examples: `{"coref": coref_metrics(...), "mentions":
     mention_detection(...), "grounding": grounding_accuracy(...), "scores":
     flat_scores(...)}`. Gold comes from `example.reference`, predictions from
-    `example.predicted`."""
+    `example.predicted`. Without `singletons`, one-mention clusters of both
+    are left out of the coreference and mention figures, as the CoNLL-2012
+    task scores OntoNotes (which annotates none, nor does VisPro)."""
     gold_clusters, pred_clusters, gold_items, pred_boxes = [], [], [], []
     for eg in examples:
         g_clusters, g_items = gold_from_doc(eg.reference, span_cluster_prefix, gold_mentions_key)
         p_clusters, p_boxes = predictions_from_doc(eg.predicted, span_cluster_prefix, mentions_key, box_key)
-        gold_clusters.append(g_clusters)
+        gold_clusters.append(g_clusters if singletons else without_singletons(g_clusters))
         gold_items.append(g_items)
-        pred_clusters.append(p_clusters)
+        pred_clusters.append(p_clusters if singletons else without_singletons(p_clusters))
         pred_boxes.append(p_boxes)
     coref = coref_metrics(gold_clusters, pred_clusters)
     grounding = grounding_accuracy(gold_items, pred_boxes)
@@ -150,20 +153,27 @@ def evaluate_examples(
     }
 
 
+def without_singletons(clusters: List[List[Offsets]]) -> List[List[Offsets]]:
+    """The clusters of more than one mention."""
+    return [cluster for cluster in clusters if len(cluster) > 1]
+
+
 @registry.scorers("mcr_spacy.multimodal_coref_scorer.v1")
 def make_multimodal_coref_scorer(
     span_cluster_prefix: str = CLUSTER_PREFIX,
     mentions_key: str = PREDICTED_MENTIONS_KEY,
     gold_mentions_key: str = GOLD_MENTIONS_KEY,
     box_key: str = "box",
+    singletons: bool = True,
 ) -> Callable[..., Dict[str, Optional[float]]]:
     """The scorer of the multimodal_coref component: `score(examples, **kwargs)`
     returns the flat keys `coref_muc_f`, `coref_b3_f`, `coref_ceafe_f`,
     `coref_blanc_f`, `coref_lea_f`, `coref_conll_f`, `grounding_acc`,
     `grounding_acc_noun`, `grounding_acc_pronoun` (grounding keys are None
     when the gold has no boxes). `span_cluster_prefix` and `mentions_key` may
-    be overridden per call; other keyword arguments are ignored."""
-    return MultimodalCorefScorer(span_cluster_prefix, mentions_key, gold_mentions_key, box_key)
+    be overridden per call; other keyword arguments are ignored. Without
+    `singletons`, one-mention clusters are not scored (see `evaluate_examples`)."""
+    return MultimodalCorefScorer(span_cluster_prefix, mentions_key, gold_mentions_key, box_key, singletons)
 
 
 class MultimodalCorefScorer:
@@ -171,7 +181,11 @@ class MultimodalCorefScorer:
     than a closure so that pipelines holding it pickle (`nlp.pipe(n_process=...)`
     with the spawn start method)."""
 
-    def __init__(self, span_cluster_prefix: str, mentions_key: str, gold_mentions_key: str, box_key: str) -> None:
+    def __init__(
+        self, span_cluster_prefix: str, mentions_key: str, gold_mentions_key: str, box_key: str,
+        singletons: bool = True,
+    ) -> None:
+        self.singletons = singletons
         self.span_cluster_prefix = span_cluster_prefix
         self.mentions_key = mentions_key
         self.gold_mentions_key = gold_mentions_key
@@ -184,5 +198,6 @@ class MultimodalCorefScorer:
             mentions_key=kwargs.get("mentions_key") or self.mentions_key,
             gold_mentions_key=self.gold_mentions_key,
             box_key=self.box_key,
+            singletons=self.singletons,
         )
         return results["scores"]

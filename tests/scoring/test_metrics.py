@@ -447,3 +447,22 @@ def test_scorer_configurable_keys():
     details = evaluate_examples([Example(pred, ref)], span_cluster_prefix="sys", mentions_key="sys_mentions")
     assert details["grounding"]["total"] == 4
     assert details["coref"]["ceafm"]["f"] == pytest.approx(1.0)
+
+
+def test_scoring_without_singletons_leaves_one_mention_clusters_out():
+    nlp = spacy.blank("en")
+    pred = _predicted(nlp)
+    # the model also considered "smiles", which joins no cluster
+    pred.spans["coref_mentions"] = SpanGroup(pred, spans=[*pred.spans["coref_mentions"], pred.char_span(22, 28)])
+    example = Example(pred, _reference(nlp.vocab))
+    with_singletons = evaluate_examples([example])
+    without = evaluate_examples([example], singletons=False)
+    # with singletons: the gold singleton "a dog" is found, "smiles" is invented
+    assert with_singletons["mentions"]["p"] == pytest.approx(3 / 4)
+    assert with_singletons["coref"]["b3"]["p"] < 1.0
+    # without: only the cluster {A man, He} on both sides, found exactly
+    assert without["mentions"]["p"] == pytest.approx(1.0) and without["mentions"]["r"] == pytest.approx(1.0)
+    assert without["coref"]["b3"]["f"] == pytest.approx(1.0)
+    assert without["coref"]["muc"] == with_singletons["coref"]["muc"]
+    scorer = registry.scorers.get("mcr_spacy.multimodal_coref_scorer.v1")(singletons=False)
+    assert scorer([example])["coref_b3_f"] == pytest.approx(1.0)
