@@ -102,3 +102,12 @@ def test_vispro_section_compares_the_model_without_regions_and_the_baselines():
     assert rows["| string match"][1] == "50.00"
     assert "| `multimodal_coref` | 50.00 / 25.00 / 33.33 |" in page
     assert "3 dialogs; protocol: gold mentions." in page
+
+
+def test_vispro_end_to_end_section_reports_mention_detection():
+    report = _report(f=0.7) | {"n_docs": 5, "protocol": "predicted mentions", "singletons": False,
+                               "mentions": {"r": 0.9, "p": 0.6, "f": 0.72}}
+    page = results_page({"vispro_test_end_to_end.json": report}, "metrics")
+    assert "## VisPro dialogs, end to end (mentions from the parser)" in page
+    assert ("5 dialogs; protocol: predicted mentions (one-mention clusters not scored, as VisPro annotates none); "
+            "mention detection R / P / F1: 90.00 / 60.00 / 72.00") in page
