@@ -63,7 +63,7 @@ class RegionExtractor:
         detections = list(self.detector(arrays))
         if len(detections) != len(images):
             raise ImageError(Errors.E809.format(name=_name_of(self.detector), n_results=len(detections), n_images=len(images)))
-        boxes = [_with_whole_image(det.boxes, array) for det, array in zip(detections, arrays)]
+        boxes = [with_whole_image(det.boxes, array) for det, array in zip(detections, arrays)]
         features: List[Optional[numpy.ndarray]] = [None] * len(images)
         if self.encoder is not None:
             features = list(self.encoder(arrays, boxes))
@@ -90,7 +90,7 @@ class RegionExtractor:
         )
 
 
-def _with_whole_image(boxes: numpy.ndarray, array: numpy.ndarray) -> numpy.ndarray:
+def with_whole_image(boxes: numpy.ndarray, array: numpy.ndarray) -> numpy.ndarray:
     height, width = array.shape[:2]
     whole = numpy.asarray([[0.0, 0.0, width, height]], dtype="float32")
     return numpy.concatenate([whole, numpy.asarray(boxes, dtype="float32").reshape((-1, 4))])
