@@ -14,7 +14,7 @@ from .ml.model import build_multimodal_coref_model  # noqa: E402
 from .scoring.metrics import coref_metrics, grounding_accuracy, mention_detection  # noqa: E402
 from .scoring.scorer import evaluate_examples  # noqa: E402
 from .visualize.render import render  # noqa: E402
-from .vision import RegionExtractor, extract_regions, read_image  # noqa: E402
+from .vision import RegionExtractor, add_image_regions, extract_regions, make_image_doc, read_image  # noqa: E402
 
 __all__ = [
     "AlignmentError",
@@ -29,6 +29,7 @@ __all__ = [
     "RegionExtractor",
     "RegionsError",
     "SemiSupervisedCorpus",
+    "add_image_regions",
     "annotate_gold",
     "boxes_from_xywh",
     "build_multimodal_coref_model",
@@ -43,6 +44,7 @@ __all__ = [
     "grounding_accuracy",
     "install_extensions",
     "make_example",
+    "make_image_doc",
     "mention_detection",
     "read_image",
     "render",

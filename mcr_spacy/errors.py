@@ -278,13 +278,10 @@ class Errors(metaclass=ErrorsWithCodes):
             "pipeline's '{component}' was trained on label-only regions from {trained}. Give it "
             "regions with labels and no features: `mcr_spacy.add_image_regions(nlp)` and "
             "`annotate` configure the image_regions component so (encoder = null).")
-    E813 = ("Regions of {doc} come from {given} without labels, but the pipeline's '{component}' "
-            "was trained on label-only regions from {trained}: it needs detector labels "
-            "({label_set} class names).")
-    E814 = ("Regions of {doc} come from {given} with labels {labels}, none of which is a "
-            "{label_set} class name, but the pipeline's '{component}' was trained on "
-            "label-only regions with {label_set} labels from {trained}. Use a detector that "
-            "gives {label_set} labels.")
+    E814 = ("Regions of {doc} come from {given} with labels that are not {label_set} class "
+            "names ({labels}), but the pipeline's '{component}' was trained on label-only "
+            "regions with {label_set} labels from {trained}. Use a detector that gives "
+            "{label_set} labels.")
     E815 = ("{what} {path} is not a folder of images. Give the folder that holds the "
             "JPEG/PNG files.")
     E816 = "No images ({suffixes}) in {path}."
@@ -292,13 +289,8 @@ class Errors(metaclass=ErrorsWithCodes):
             "(the file name without its extension). Rename one of them.")
     E818 = ("{path} already holds region files of split {split!r} ({files}). Choose another "
             "output folder or split, or pass --overwrite.")
-    E819 = ("The output folder {out} is the input folder {path} or inside it; write the "
-            "regions somewhere else.")
+    E819 = "None of the {n_images} images in {path} could be read; nothing was written."
     E820 = ("{where}: {problem}. Each line of the input is a JSON object "
             "{{\"image\": path, \"text\": narration}} (image paths relative to the file's folder).")
     E821 = "Give either INPUT (a JSONL file) or both --image and --text, not both."
-    E822 = ("The doc has no image: set doc._.image to a path, the bytes of an image file or "
-            "an array before the image_regions component (`mcr_spacy.make_image_doc(nlp, "
-            "text, image)` does so), or put the regions in doc._.image_regions.")
-    E823 = ("Cannot write the regions of {n_images} images: {error}. Nothing was written.")
     # -- end of vision --

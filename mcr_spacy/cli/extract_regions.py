@@ -95,7 +95,7 @@ def extract_regions_cli(
                         report.keep("regions", len(regions))
                     progress.update(len(batch))
             if not len(writer):
-                raise ImageError(Errors.E816.format(suffixes="readable ones", path=images_dir))
+                raise ImageError(Errors.E819.format(n_images=len(ids), path=images_dir))
             paths = writer.commit()
     except MultimodalCorefError as err:
         msg.fail("Region extraction failed, nothing written", str(err), exits=1)

@@ -81,7 +81,7 @@ def test_existing_files_are_kept_and_failures_write_nothing(tmp_path):
     broken.mkdir()
     (broken / "a.jpg").write_bytes(b"junk")
     result = run("extract-regions", broken, tmp_path / "none")
-    assert result.exit_code == 1 and "E816" in result.output
+    assert result.exit_code == 1 and "E819" in result.output
     assert not (tmp_path / "none").exists() or not any((tmp_path / "none").iterdir())
     result = run("extract-regions", tmp_path / "missing", tmp_path / "none")
     assert result.exit_code == 1 and "E815" in result.output
