@@ -60,7 +60,8 @@ def trained_regions(nlp: Language) -> Optional[Dict[str, Any]]:
 def check_regions(docs: Iterable[Doc], record: Optional[Dict[str, Any]], component: str) -> None:
     """Refuse regions that the model trained on `record` cannot use: features
     of another width (E811), features for a label-only model (E812), or labels
-    of another set for a label-only model (E814)."""
+    of another set for a label-only model (E814). Regions without features
+    are accepted by every model (it uses their labels and boxes)."""
     if not record:
         return
     expected = int(record.get("feature_width") or 0)
@@ -74,7 +75,7 @@ def check_regions(docs: Iterable[Doc], record: Optional[Dict[str, Any]], compone
         width = regions.feature_width or 0
         fields = {"doc": doc_name(doc), "given": regions.extractor or UNRECORDED, "width": width,
                   "component": component, "trained": trained, "expected": expected}
-        if expected and width != expected:
+        if expected and width and width != expected:  # label-only regions: labels and geometry only
             raise RegionsError(Errors.E811.format(**fields))
         if not expected and width:
             raise RegionsError(Errors.E812.format(**fields))
