@@ -1,6 +1,7 @@
 """Region extraction: the default detector and encoder on real photos, RoI
 align, batching, determinism, and the registry."""
 import json
+from pathlib import Path
 
 import numpy
 import pytest
@@ -103,3 +104,13 @@ def test_registered_parts_resolve():
     assert extractor.feature_width == 1280
     with pytest.raises(ImageError, match=r"\[E808\]"):
         registry.resolve({"d": {"@misc": "mcr_spacy.ssd_mobilenet_v2_coco.v1", "min_score": 2.0}})
+
+
+def test_the_shipped_photo_gets_its_cup_and_table(extractor):
+    """docs/photos/coffee.png (CC0): the default detector finds the cup and the table."""
+    photo = Path(__file__).resolve().parents[2] / "docs" / "photos" / "coffee.png"
+    regions = extractor([photo], ["coffee"])[0]
+    assert regions.image_size == (600, 400)
+    cups = numpy.asarray([box for box, label in zip(regions.boxes, regions.labels) if label == "cup"])
+    assert len(cups) and box_iou(cups, numpy.asarray([[172.0, 15.0, 410.0, 285.0]])).max() >= 0.5  # measured by eye
+    assert "dining table" in regions.labels
