@@ -261,8 +261,8 @@ class Errors(metaclass=ErrorsWithCodes):
             "H x W x 3 (RGB) or H x W x 4 (RGBA), with H, W >= 1.")
     E805 = ("The image array {where} has dtype {dtype}; use uint8 (0-255), e.g. "
             "`(array * 255).clip(0, 255).astype('uint8')` for floats in [0, 1].")
-    E806 = ("{where} has {n_pixels} pixels, more than the {limit} this reader accepts "
-            "(a decompression bomb guard). Downscale the image first.")
+    E806 = ("{where} is too large to read safely ({error}). Downscale the image first "
+            "(Pillow refuses images this large as possible decompression bombs).")
     E807 = ("The file {name!r} of the package {package} is missing: install it with "
             "pip install \"mcr_spacy[vision]\" (or pip install {package}).")
     E808 = ("{name} must be {what}, got {value!r}.")

@@ -14,8 +14,6 @@ ImageSource = Union[str, Path, bytes, bytearray, numpy.ndarray, Any]
 # The longest side images are decoded to: the detector sees 300 x 300 and the
 # encoder at most a few hundred pixels, so larger images only cost memory.
 DEFAULT_MAX_SIDE = 1024
-# Pillow's guard against decompression bombs, made an error.
-MAX_PIXELS = 30000 * 30000
 WHITE = 255
 # The EXIF orientation tag, and its values that turn the image by 90 degrees.
 EXIF_ORIENTATION = 0x0112
@@ -85,15 +83,11 @@ def read_image(source: ImageSource, *, max_side: int = DEFAULT_MAX_SIDE, name: O
 
 def _open(Image: Any, file_: Any, where: str) -> Any:
     try:
-        image = Image.open(file_)
-    except Image.DecompressionBombError:
-        raise ImageError(Errors.E806.format(where=where, n_pixels="too many", limit=MAX_PIXELS)) from None
+        return Image.open(file_)
+    except Image.DecompressionBombError as err:
+        raise ImageError(Errors.E806.format(where=where, error=err)) from None
     except (OSError, ValueError, SyntaxError) as err:
         raise ImageError(Errors.E802.format(where=where, error=err)) from None
-    n_pixels = image.size[0] * image.size[1]
-    if n_pixels > MAX_PIXELS:
-        raise ImageError(Errors.E806.format(where=where, n_pixels=n_pixels, limit=MAX_PIXELS))
-    return image
 
 
 def _check_array(array: numpy.ndarray, where: str) -> numpy.ndarray:

@@ -1,6 +1,8 @@
 """Reading images: every kind of input, and bad or odd images get regions or a
 clear error, never a crash."""
 import io
+import struct
+import zlib
 
 import numpy
 import pytest
@@ -95,6 +97,16 @@ def test_huge_image_is_downscaled_and_boxes_map_back(tmp_path):
     assert regions.image_size == (width, height)
     numpy.testing.assert_allclose(regions.boxes[0], [0, 0, width, height], atol=1e-2)
     numpy.testing.assert_allclose(regions.boxes[1], [width / 4, height / 4, 3 * width / 4, 3 * height / 4], rtol=1e-3)
+
+
+def test_a_decompression_bomb_is_refused():
+    def chunk(tag, payload):
+        return struct.pack(">I", len(payload)) + tag + payload + struct.pack(">I", zlib.crc32(tag + payload))
+
+    header = struct.pack(">IIBBBBB", 60000, 60000, 8, 2, 0, 0, 0)  # 3.6 billion pixels, no data
+    data = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IEND", b"")
+    with pytest.raises(ImageError, match=r"\[E806\].*image bytes"):
+        read_image(data)
 
 
 def test_one_pixel_image_gets_regions(extractor):
