@@ -13,6 +13,8 @@ regions. The image rides on the doc, as spaCy components pass everything:
 `make_image_doc(nlp, text, image)` makes such a doc, and a doc without an
 image goes through untouched (the coref component then works text-only).
 """
+import multiprocessing
+import os
 from pathlib import Path
 from typing import Any, Iterable, Iterator, List, Optional
 
@@ -67,6 +69,7 @@ class ImageRegionsComponent(Pipe):
         self.extractor = extractor
         self.name = name
         self.overwrite = overwrite
+        self._threads_checked_in: Optional[int] = None
 
     def __call__(self, doc: Doc) -> Doc:
         self.set_regions([doc])
@@ -89,11 +92,24 @@ class ImageRegionsComponent(Pipe):
         todo = [doc for doc in docs if doc._.image is not None and (self.overwrite or doc._.image_regions is None)]
         if not todo:
             return
+        self._one_thread_in_worker()
         images = [self.extractor.read(doc._.image, name=_image_name(doc._.image)) for doc in todo]
         ids = [_image_id(doc._.image) for doc in todo]
         for doc, regions in zip(todo, self.extractor(images, ids)):
             doc._.image_regions = regions
             doc._.image = str(doc._.image) if isinstance(doc._.image, (str, Path)) else None
+
+    def _one_thread_in_worker(self) -> None:
+        """In a worker of `nlp.pipe(n_process=...)`, run torch on one thread (as
+        multimodal_coref does): the workers share the cores, and GNU OpenMP's
+        thread pool does not survive fork(). (OpenCV's own pool is left alone:
+        resizing it in a forked worker can hang.)"""
+        if self._threads_checked_in != os.getpid():
+            self._threads_checked_in = os.getpid()
+            if multiprocessing.parent_process() is not None:
+                from ..ml.torch.threads import set_torch_threads
+
+                set_torch_threads(1)
 
     # Nothing to save: the extractor's weights come from installed packages,
     # and its settings are in the pipeline's config.
@@ -122,9 +138,11 @@ def make_image_doc(nlp: Language, text: str, image: Any) -> Doc:
     """A doc of `text` that carries `image` (a path, the bytes of an image file,
     an RGB array or a PIL image) for the image_regions component:
     `nlp(make_image_doc(nlp, text, image))`, or for many pairs
-    `nlp.pipe(make_image_doc(nlp, t, i) for t, i in pairs)`."""
+    `nlp.pipe(make_image_doc(nlp, t, i) for t, i in pairs)`. A path is kept
+    as a string, so that docs can go to `nlp.pipe(n_process=...)` workers
+    (as can bytes and arrays; PIL images cannot)."""
     doc = nlp.make_doc(text)
-    doc._.image = image
+    doc._.image = str(image) if isinstance(image, Path) else image
     return doc
 
 

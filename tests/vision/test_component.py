@@ -122,3 +122,21 @@ def test_describe_regions():
     docs[2]._.image_regions = ImageRegions([[0, 0, 1, 1]], labels=["man"], image_size=(1, 1), extractor="y")
     assert describe_regions(docs, 8) == {"extractor": "x", "feature_width": 8, "label_set": "other"}
     assert describe_regions([nlp.make_doc("d")], None) == {"extractor": None, "feature_width": 0, "label_set": None}
+
+
+def test_nlp_pipe_with_processes_equals_one_process(tmp_path):
+    nlp = spacy.blank("en")
+    nlp.add_pipe("image_regions")
+    paths = [tmp_path / f"{i}.png" for i in range(4)]
+    for i, path in enumerate(paths):
+        Image.fromarray(photo(i, 64, 96)).save(path)
+    nlp(make_image_doc(nlp, "Warm up: the weights load in the parent.", paths[0]))
+    one = [d._.image_regions for d in nlp.pipe([make_image_doc(nlp, "A photo.", p) for p in paths], batch_size=2)]
+    two = [d._.image_regions for d in nlp.pipe([make_image_doc(nlp, "A photo.", p) for p in paths], batch_size=2, n_process=2)]
+    # Same boxes, labels and scores; features equal up to float rounding (the
+    # workers run torch on one thread, the parent on its default count).
+    assert [(r.boxes.tobytes(), r.labels, r.scores.tobytes(), r.image_id) for r in two] == [
+        (r.boxes.tobytes(), r.labels, r.scores.tobytes(), r.image_id) for r in one
+    ]
+    for a, b in zip(two, one):
+        numpy.testing.assert_allclose(a.features, b.features, rtol=1e-4, atol=1e-4)
