@@ -96,26 +96,24 @@ def read_jsonlines(
             f"jsonlines input {str(path)!r} does not exist or is not a file. "
             f"Give the path of an e2e-coref .jsonlines file."
         )
-    stores = None if regions_dir is None else FeatureStores(regions_dir)
-    try:
-        for line_no, line in read_text_lines(path):
-            if not line.strip():
-                continue
-            where = f"{path}, line {line_no}"
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DataFormatError(
-                    f"{where}: not valid JSON ({err.msg} at column {err.colno}). "
-                    f"Each line must be one complete JSON object."
-                ) from None
-            yield record_to_doc(
-                record, vocab, where=where, report=report, span_cluster_prefix=span_cluster_prefix,
-                mentions_key=mentions_key, region_stores=stores,
-            )
-    finally:
-        if stores is not None:
-            stores.close()
+    stores = None if regions_dir is None else FeatureStores(regions_dir)  # read-only; closed at the end
+    for line_no, line in read_text_lines(path):
+        if not line.strip():
+            continue
+        where = f"{path}, line {line_no}"
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as err:
+            raise DataFormatError(
+                f"{where}: not valid JSON ({err.msg} at column {err.colno}). "
+                f"Each line must be one complete JSON object."
+            ) from None
+        yield record_to_doc(
+            record, vocab, where=where, report=report, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key,
+            region_stores=stores,
+        )
+    if stores is not None:
+        stores.close()
 
 
 def record_to_doc(

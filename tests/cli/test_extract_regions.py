@@ -2,9 +2,7 @@
 convert-cin and convert-jsonlines --regions read."""
 import json
 
-import numpy
 import spacy
-from PIL import Image
 from typer.testing import CliRunner
 
 import mcr_spacy  # noqa: F401
@@ -15,17 +13,16 @@ from mcr_spacy.convert.jsonlines import convert_jsonlines
 from mcr_spacy.training.io import read_corpus
 from mcr_spacy.vision.store import split_files
 
+from ..vision.fakes import save_noise_images
+
 
 def run(*args):
     return CliRunner().invoke(app, [str(arg) for arg in args])
 
 
 def make_images(folder):
-    folder.mkdir()
-    rng = numpy.random.default_rng(0)
-    Image.fromarray(rng.integers(0, 255, (120, 160, 3), dtype="uint8")).save(folder / "1016887272.jpg")
-    Image.fromarray(rng.integers(0, 255, (90, 60, 3), dtype="uint8")).save(folder / "COCO_val2014_000000000042.png")
-    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    sizes = {"1016887272.jpg": (120, 160, 3), "COCO_val2014_000000000042.png": (90, 60, 3)}
+    save_noise_images(folder, sizes, broken=["broken.jpg"])
     (folder / "notes.txt").write_text("not an image")
     return folder
 

@@ -41,3 +41,17 @@ class MeanColourEncoder:
                 rows.append(crop.reshape((-1, 3)).mean(axis=0))
             out.append(numpy.asarray(rows, dtype="float32").reshape((-1, 3)))
         return out
+
+
+def save_noise_images(folder, sizes, broken=()):
+    """Noise images (name -> (height, width, channels)) and broken files in a
+    new folder; returns the folder."""
+    from PIL import Image
+
+    folder.mkdir()
+    rng = numpy.random.default_rng(0)
+    for name, shape in sizes.items():
+        Image.fromarray(rng.integers(0, 255, shape, dtype="uint8")).save(folder / name)
+    for name in broken:
+        (folder / name).write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
+    return folder

@@ -114,3 +114,32 @@ def test_the_shipped_photo_gets_its_cup_and_table(extractor):
     cups = numpy.asarray([box for box, label in zip(regions.boxes, regions.labels) if label == "cup"])
     assert len(cups) and box_iou(cups, numpy.asarray([[172.0, 15.0, 410.0, 285.0]])).max() >= 0.5  # measured by eye
     assert "dining table" in regions.labels
+
+
+def test_setup_cfg_entry_points_of_the_vision_package_resolve():
+    """Every vision entry point in this tree's setup.cfg names the registered
+    function (the installed metadata may come from another checkout)."""
+    import configparser
+    import importlib
+
+    import spacy
+
+    config = configparser.ConfigParser()
+    config.read(Path(__file__).resolve().parents[2] / "setup.cfg")
+    found = []
+    for group, table in (("spacy_misc", registry.misc), ("spacy_factories", None)):
+        for line in config["options.entry_points"][group].strip().splitlines():
+            name, target = (part.strip() for part in line.split("="))
+            module, attr = target.split(":")
+            if not module.startswith("mcr_spacy.vision"):
+                continue
+            func = getattr(importlib.import_module(module), attr)
+            if table is not None:
+                assert table.get(name) is func
+            else:
+                assert spacy.blank("en").add_pipe(name).name == name
+            found.append(name)
+    assert sorted(found) == [
+        "image_regions", "mcr_spacy.efficientnet_lite0_regions.v1", "mcr_spacy.region_extractor.v1",
+        "mcr_spacy.ssd_mobilenet_v2_coco.v1",
+    ]
