@@ -49,13 +49,16 @@ class RegionExtractor:
         return 0 if self.encoder is None else int(getattr(self.encoder, "width"))
 
     def read(self, source: ImageSource, name: Optional[str] = None) -> LoadedImage:
-        """Read one image for this extractor (ImageError when it cannot be read)."""
+        """Read one image for this extractor (ImageError when it cannot be read);
+        a `LoadedImage` is used as it is."""
+        if isinstance(source, LoadedImage):
+            return source
         return read_image(source, max_side=self.max_side, name=name)
 
     def __call__(self, sources: Sequence[Any], image_ids: Optional[Sequence[Optional[str]]] = None) -> List[ImageRegions]:
         """The regions of a batch of images (paths, bytes, arrays, PIL images or
         `LoadedImage`s), detected and encoded in batches."""
-        images = [s if isinstance(s, LoadedImage) else self.read(s) for s in sources]
+        images = [self.read(source) for source in sources]
         ids = list(image_ids) if image_ids is not None else [None] * len(images)
         if not images:
             return []
