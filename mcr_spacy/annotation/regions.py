@@ -34,9 +34,12 @@ class ImageRegions:
     image_size (Tuple[float, float]): `(width, height)` of the original image.
     image_id (str or None): e.g. the Flickr30k id, used in error messages.
     clip (bool): clip boxes to the image instead of refusing boxes that leave it.
+    extractor (str or None): the name of the detector and feature extractor the
+        regions came from (e.g. "mcr_spacy.ssd_mobilenet_v2_coco.v1"), recorded
+        by a trained pipeline and named in its errors.
     """
 
-    __slots__ = ("boxes", "features", "labels", "scores", "image_size", "image_id")
+    __slots__ = ("boxes", "features", "labels", "scores", "image_size", "image_id", "extractor")
 
     def __init__(
         self,
@@ -48,8 +51,10 @@ class ImageRegions:
         image_size: Tuple[float, float],
         image_id: Optional[str] = None,
         clip: bool = False,
+        extractor: Optional[str] = None,
     ) -> None:
         self.image_id = None if image_id is None else str(image_id)
+        self.extractor = None if extractor is None else str(extractor)
         where = f"image {self.image_id!r}" if self.image_id is not None else "image"
         if image_size is None or len(image_size) != 2:
             raise RegionsError(Errors.E001.format(where=where, image_size=image_size))
@@ -162,6 +167,7 @@ class ImageRegions:
             "scores": self.scores,
             "image_size": list(self.image_size),
             "image_id": self.image_id,
+            "extractor": self.extractor,
         }
 
     @classmethod
@@ -173,6 +179,7 @@ class ImageRegions:
             scores=data.get("scores"),
             image_size=tuple(data["image_size"]),
             image_id=data.get("image_id"),
+            extractor=data.get("extractor"),
         )
 
     @classmethod

@@ -16,5 +16,7 @@ from . import tune  # noqa: F401
 from . import phenomena  # noqa: F401
 from . import compare  # noqa: F401
 from . import write_docs  # noqa: F401
+from . import extract_regions  # noqa: F401
+from . import annotate  # noqa: F401
 
 __all__ = ["app"]

@@ -69,6 +69,11 @@ def benchmark_cli(
         None, "--set", help="Config override section.key=value (JSON value), repeatable."
     ),
     output: Optional[Path] = typer.Option(None, "--output", "-o", help="Write all results to this JSON file."),
+    images: Optional[Path] = typer.Option(
+        None, "--images", exists=True, file_okay=False,
+        help="Also time region extraction (read, detect, features) on this folder of images.",
+    ),
+    vision_only: bool = typer.Option(False, "--vision-only", help="Time only the region extraction (needs --images)."),
 ):
     """Benchmark inference and training speed and memory on generated narrations.
 
@@ -96,6 +101,12 @@ def benchmark_cli(
     from ..ml.torch.threads import set_torch_threads
 
     set_torch_threads(torch_threads)
+    if vision_only and images is None:
+        raise typer.BadParameter("--vision-only needs --images DIR")
+    vision = _benchmark_vision(images, repeats, torch_threads) if images is not None else None
+    if vision_only:
+        _save({"vision": vision}, output)
+        return
     result = run_benchmark(
         config,
         n_docs=n_docs,
@@ -110,6 +121,25 @@ def benchmark_cli(
         log=msg.info,
     )
     print_report(result)
+    if vision is not None:
+        from ..benchmark.vision import print_vision_report
+
+        result["vision"] = vision
+        print_vision_report(vision)
+    _save(result, output)
+
+
+def _benchmark_vision(images: Path, repeats: int, threads: int) -> Dict[str, Any]:
+    """The region extraction part (`mcr_spacy.benchmark.vision`), printed."""
+    from ..benchmark.vision import benchmark_vision, print_vision_report
+    from .extract_regions import list_images
+
+    result = benchmark_vision(list(list_images(images).values()), repeats=min(repeats, 5), threads=threads)
+    print_vision_report(result)
+    return result
+
+
+def _save(result: Dict[str, Any], output: Optional[Path]) -> None:
     if output is not None:
         from ..training.io import write_bytes_atomic
         from .write_docs import provenance

@@ -1,5 +1,6 @@
 """`python -m mcr_spacy convert-jsonlines`: e2e-coref jsonlines to `.spacy`."""
 from pathlib import Path
+from typing import Optional
 
 import typer
 from wasabi import msg
@@ -16,6 +17,10 @@ def convert_jsonlines_cli(
     lang: str = LANG_OPTION,
     span_cluster_prefix: str = SPAN_CLUSTER_PREFIX_OPTION,
     mentions_key: str = GOLD_MENTIONS_KEY_OPTION,
+    regions: Optional[Path] = typer.Option(
+        None, "--regions", exists=True, file_okay=False,
+        help="Folder written by extract-regions: each record gets the regions of its image_file.",
+    ),
 ) -> None:
     """Convert an e2e-coref jsonlines file to a .spacy corpus.
 
@@ -35,12 +40,15 @@ def convert_jsonlines_cli(
     box is the whole image, of size "img_width" x "img_height" when given,
     else a nominal 1 x 1. The image id is "image_file" without folder and
     extension (or "image_id"). Other fields (speakers, pronoun_info, ...) are
-    counted as not converted.
+    counted as not converted. With --regions, each record gets instead the
+    regions that extract-regions wrote for its image (boxes, COCO labels,
+    features), found by "image_file" without folder and extension.
     """
     guard_outputs([output_path], [input_path])
     try:
         report = convert_jsonlines(
-            input_path, output_path, lang=lang, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key
+            input_path, output_path, lang=lang, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key,
+            regions_dir=regions,
         )
     except MultimodalCorefError as err:
         msg.fail("Conversion failed, nothing written", str(err), exits=1)

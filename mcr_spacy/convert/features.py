@@ -89,11 +89,12 @@ def load_imgid2idx(path: Union[str, Path]) -> Dict[str, int]:
     out = {}
     for key, value in data.items():
         try:
-            out[str(int(key))] = int(value)
+            # Int ids as in the MAF files; file-name ids (extract-regions) as strings.
+            out[normalize_image_id(key) if isinstance(key, str) else str(int(key))] = int(value)
         except (TypeError, ValueError):
             raise DataFormatError(
                 f"Image id map {path}: entry {key!r}: {value!r} is not "
-                f"int image id -> int row."
+                f"image id -> int row."
             ) from None
     return out
 
@@ -190,6 +191,8 @@ class RegionFeatureStore:
                 )
             self._pos = pos
             self._bboxes = self._file["bboxes"] if "bboxes" in self._file else None
+            # The extractor's name, where `extract-regions` wrote the file.
+            self.extractor = str(self._file.attrs.get("extractor", "")) or None
             self.imgid2idx = load_imgid2idx(self.dir / IMGID2IDX_TEMPLATE.format(split=split))
             for image_id, idx in self.imgid2idx.items():
                 if not 0 <= idx < len(pos):
@@ -290,7 +293,9 @@ class RegionFeatureStore:
             image_size = size
         if image_size is None:
             image_size = _extent(boxes)
-        return make_regions(boxes, features, labels, image_size=image_size, image_id=key, source=self.path)
+        return make_regions(
+            boxes, features, labels, image_size=image_size, image_id=key, source=self.path, extractor=self.extractor
+        )
 
 
 def make_regions(
@@ -301,6 +306,7 @@ def make_regions(
     image_size: Tuple[float, float],
     image_id: str,
     source: Any,
+    extractor: Optional[str] = None,
 ) -> ImageRegions:
     """Build `ImageRegions`, clipping boxes that leave the image by a rounding
     margin and refusing boxes further out (a wrong image size)."""
@@ -319,7 +325,7 @@ def make_regions(
                 f"the image size given for this image."
             )
     return ImageRegions(
-        boxes, features, labels, image_size=(width, height), image_id=image_id, clip=True
+        boxes, features, labels, image_size=(width, height), image_id=image_id, clip=True, extractor=extractor
     )
 
 

@@ -28,6 +28,7 @@ from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY
 from ..errors import DataFormatError, RegionsError
 from ..annotation.regions import ImageRegions
 from .common import ConversionReport, convert_file, parse_json
+from .features import FeatureStores
 from .token_docs import doc_from_token_clusters, read_text_lines
 
 NOMINAL_IMAGE_SIZE = (1.0, 1.0)
@@ -79,11 +80,14 @@ def read_jsonlines(
     report: Optional[ConversionReport] = None,
     span_cluster_prefix: str = CLUSTER_PREFIX,
     mentions_key: str = GOLD_MENTIONS_KEY,
+    regions_dir: Optional[Union[str, Path]] = None,
 ) -> Iterator[Doc]:
     """Yield one Doc per record of a jsonlines file, with gold clusters in
     `doc.spans["{span_cluster_prefix}_{i}"]`, gold mentions in `doc.spans[mentions_key]`,
     the record's `doc_key` in `doc.user_data["doc_key"]` and label-only
-    `doc._.image_regions` when the record has detected objects."""
+    `doc._.image_regions` when the record has detected objects, or, with
+    `regions_dir` (files written by `extract-regions`), the regions of the
+    record's `image_file`."""
     path = Path(path)
     if report is None:
         report = ConversionReport(f"jsonlines {path.name}")
@@ -92,14 +96,18 @@ def read_jsonlines(
             f"jsonlines input {str(path)!r} does not exist or is not a file. "
             f"Give the path of an e2e-coref .jsonlines file."
         )
+    stores = None if regions_dir is None else FeatureStores(regions_dir)  # read-only; closed at the end
     for line_no, line in read_text_lines(path):
         if not line.strip():
             continue
         where = f"{path}, line {line_no}"
         record = parse_json(line, where, "Each line must be one complete JSON object.")
         yield record_to_doc(
-            record, vocab, where=where, report=report, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key
+            record, vocab, where=where, report=report, span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key,
+            region_stores=stores,
         )
+    if stores is not None:
+        stores.close()
 
 
 def record_to_doc(
@@ -110,9 +118,10 @@ def record_to_doc(
     report: ConversionReport,
     span_cluster_prefix: str = CLUSTER_PREFIX,
     mentions_key: str = GOLD_MENTIONS_KEY,
+    region_stores: Optional[FeatureStores] = None,
 ) -> Doc:
     """Convert one e2e-coref record (a dict) to a Doc. `where` names the record
-    in error messages."""
+    in error messages; `region_stores` hold extracted regions by image id."""
     if not isinstance(record, dict):
         raise DataFormatError(
             f"{where}: expected a JSON object with 'sentences' and 'clusters', "
@@ -142,7 +151,10 @@ def record_to_doc(
         vocab, sentences, clusters, doc_key=doc_key, where=where, report=report,
         span_cluster_prefix=span_cluster_prefix, mentions_key=mentions_key,
     )
-    doc._.image_regions = _read_regions(record, where, report)
+    if region_stores is not None:
+        doc._.image_regions = _stored_regions(record, region_stores, where, report)
+    else:
+        doc._.image_regions = _read_regions(record, where, report)
     if subwords and record.get("speakers") is not None:
         report.skip("speakers of a subword record (not merged into words)")
     elif record.get("speakers") is not None:
@@ -319,6 +331,20 @@ def _read_regions(record: Dict[str, Any], where: str, report: ConversionReport) 
     report.keep("docs with image regions")
     report.keep("regions (label only, whole-image boxes)", len(regions))
     return regions
+
+
+def _stored_regions(record: Dict[str, Any], stores: FeatureStores, where: str, report: ConversionReport) -> ImageRegions:
+    """The extracted regions of the record's image (by `image_file` or `image_id`)."""
+    image_id = _image_id(record)
+    store = None if image_id is None else stores.find(image_id)
+    if store is None:
+        raise DataFormatError(
+            f"{where}: image {image_id!r} has no regions in {stores.dir} (splits "
+            f"{stores.splits}). Run extract-regions on the folder that holds it, or "
+            f"convert without --regions for label-only regions."
+        )
+    report.keep("docs with extracted regions")
+    return store.get(image_id)
 
 
 def _image_id(record: Dict[str, Any]) -> Optional[str]:

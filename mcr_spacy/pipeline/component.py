@@ -26,6 +26,7 @@ from ..ml.model import (
 from .decoding import CLUSTERERS, DocPrediction, check_clustering_settings, cluster_by_antecedents, cluster_grounding, decode
 from .mentions import is_sorted_unique
 from .targets import build_targets
+from ..vision.provenance import check_regions, describe_regions
 
 DEFAULT_MODEL_CONFIG = """
 [model]
@@ -264,6 +265,7 @@ class MultimodalCoref(TrainablePipe):
         docs = list(docs)
         self._require_initialized()
         self._one_thread_in_worker()
+        check_regions(docs, self.cfg.get("regions"), self.name)  # regions like the training ones
         inputs, mentions = self._model_input(docs)
         with self._prediction_weights():
             outputs = self.model.predict(inputs)
@@ -343,6 +345,8 @@ class MultimodalCoref(TrainablePipe):
         self._ema = None
         self._teacher = None
         self.cfg["model_settings"] = get_model_settings(self.model)
+        # Which extractor the training regions came from, their width and labels.
+        self.cfg["regions"] = describe_regions(docs, self.model.attrs["region_feature_width"])
 
     def update(
         self,
