@@ -13,6 +13,7 @@ GROUPS = {
     "spacy_misc": "misc",
     "spacy_scorers": "scorers",
     "spacy_readers": "readers",
+    "spacy_callbacks": "callbacks",
 }
 
 
@@ -22,9 +23,10 @@ def ours(group):
 
 def test_entry_points_exist():
     factories = [ep.name for ep in ours("spacy_factories")]
-    # image_regions is listed once the package is installed from this setup.cfg.
-    assert factories[0] == "multimodal_coref" and set(factories) <= {"multimodal_coref", "image_regions"}
-    assert "mcr_spacy.MultimodalCoref.v1" in [ep.name for ep in ours("spacy_architectures")]
+    assert sorted(factories) == ["image_regions", "multimodal_coref"]
+    architectures = [ep.name for ep in ours("spacy_architectures")]
+    assert sorted(architectures) == ["mcr_spacy.MultimodalCoref.v1", "mcr_spacy.MultimodalCoref.v2"]
+    assert [ep.name for ep in ours("spacy_callbacks")] == ["mcr_spacy.initialize_frozen.v1"]
 
 
 @pytest.mark.parametrize("group", sorted(GROUPS))
