@@ -173,6 +173,9 @@ def benchmarks_page(reports: Dict[str, Dict[str, Any]], source: str) -> str:
     if not reports:
         lines += ["No benchmark report was found: run `python -m spacy project run benchmark`.", ""]
     for name, report in sorted(reports.items()):
+        if "vision" in report:
+            lines += vision_section(report["vision"], _heading(report, f"{source}/{name}"))
+            continue
         inference = report.get("inference", {})
         lines += [f"## `{report.get('config', name)}`", "", _heading(report, f"{source}/{name}"), ""]
         rows = [
@@ -199,6 +202,23 @@ def benchmarks_page(reports: Dict[str, Dict[str, Any]], source: str) -> str:
                 for row in memory
             ]) + [""]
     return "\n".join(lines)
+
+
+def vision_section(vision: Dict[str, Any], heading: str) -> List[str]:
+    """Region extraction from photos (`benchmark --images --vision-only`)."""
+    width, height = vision.get("image_size_mean") or ("?", "?")
+    lines = ["## Region extraction from photos", "", heading, "",
+             f"`{vision.get('extractor', '?')}` on {vision.get('n_images', '?')} image(s) of "
+             f"{width}×{height} pixels on average ({vision.get('regions_mean', '?')} regions found on average), "
+             f"{vision.get('threads', '?')} torch thread(s), median of {vision.get('repeats', '?')} rounds.", ""]
+    stages = vision.get("seconds_per_image") or {}
+    rows = [[stage.replace("_", " "), _num(seconds, 3)] for stage, seconds in stages.items()]
+    rows += [["detection + features", _num(vision.get("detect_and_features_s"), 3)],
+             ["detection + features of 36 regions", _num(vision.get("detect_and_features_36_regions_s"), 3)],
+             ["first image, loading the weights", _num(vision.get("first_image_with_loading_s"), 3)]]
+    lines += _table(["stage", "s / image"], rows)
+    lines += ["", f"Extra memory (peak): {_num(vision.get('extra_memory_mb'), 1)} MiB.", ""]
+    return lines
 
 
 def _score_row(label: str, scores: Dict[str, Any]) -> List[str]:

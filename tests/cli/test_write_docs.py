@@ -111,3 +111,14 @@ def test_vispro_end_to_end_section_reports_mention_detection():
     assert "## VisPro dialogs, end to end (mentions from the parser)" in page
     assert ("5 dialogs; protocol: predicted mentions (one-mention clusters not scored, as VisPro annotates none); "
             "mention detection R / P / F1: 90.00 / 60.00 / 72.00") in page
+
+
+def test_benchmarks_page_has_the_region_extraction_table():
+    vision = {"n_images": 4, "repeats": 5, "threads": 1, "image_size_mean": [500, 375], "regions_mean": 12,
+              "seconds_per_image": {"read": 0.003, "detect": 0.12, "features": 0.07},
+              "detect_and_features_s": 0.19, "detect_and_features_36_regions_s": 0.191,
+              "first_image_with_loading_s": 0.8, "extra_memory_mb": 310.0, "extractor": "det + enc"}
+    page = benchmarks_page({"benchmark_vision.json": {"vision": vision}}, "metrics")
+    assert "## Region extraction from photos" in page
+    assert "| detect | 0.120 |" in page and "| detection + features of 36 regions | 0.191 |" in page
+    assert "4 image(s) of 500×375 pixels" in page and "Extra memory (peak): 310.0 MiB." in page
