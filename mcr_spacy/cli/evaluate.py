@@ -16,7 +16,7 @@ from ..scoring.vispro import GROUPS as VISPRO_GROUPS, has_pronoun_info, pronoun_
 from ..training.io import write_bytes_atomic
 from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY, IOU_THRESHOLD, PREDICTED_MENTIONS_KEY
 from ..errors import DataFormatError, Errors, MultimodalCorefError
-from ..scoring.metrics import coref_metrics, grounding_accuracy
+from ..scoring.metrics import coref_metrics, grounding_accuracy, mention_detection
 from ..scoring.scorer import evaluate_examples, flat_scores, gold_from_doc, predictions_from_doc, without_singletons
 from ..scoring.scorch_export import SCORCH_NOTE, ScorchError, run_scorch, scorch_command, write_scorch_dirs
 from ..annotation.clusters import get_cluster_groups
@@ -66,7 +66,8 @@ def run_baselines(
             clusters = [without_singletons(c) for c in clusters]
         coref = coref_metrics(gold_clusters, clusters)
         flat = flat_scores(coref, {"acc": None, "acc_noun": None, "acc_pronoun": None})
-        results[name] = {"kind": "coreference", "coref": coref, **{k: v for k, v in flat.items() if k.startswith("coref_")}}
+        results[name] = {"kind": "coreference", "coref": coref, "mentions": mention_detection(gold_clusters, clusters),
+                         **{k: v for k, v in flat.items() if k.startswith("coref_")}}
         if has_pronoun_info(references):
             results[name]["vispro_pronouns"] = pronoun_scores(references, clusters)
     for name, make_boxes in GROUNDING_BASELINES.items():

@@ -139,7 +139,12 @@ def vispro_section(report: Dict[str, Any], label: str, source: str) -> List[str]
         systems.append(("same, regions removed", report["text_only"]))
     systems += [(name.replace("_", " "), base) for name, base in (report.get("baselines") or {}).items() if base.get("coref")]
     header = ["system"] + [c for c, _ in COREF_COLUMNS]
-    lines += _table(header, [_score_row(name, scores)[: len(header)] for name, scores in systems]) + [""]
+    rows = [_score_row(name, scores)[: len(header)] for name, scores in systems]
+    if report.get("protocol") == "predicted mentions":
+        header.append("mention F1")
+        for row, (_, scores) in zip(rows, systems):
+            row.append(pct((scores.get("mentions") or {}).get("f")))
+    lines += _table(header, rows) + [""]
     pronouns = [(name, scores["vispro_pronouns"]) for name, scores in systems if "vispro_pronouns" in scores]
     if pronouns:
         groups = ("all", "discussed", "not_discussed")

@@ -109,6 +109,8 @@ def test_vispro_end_to_end_section_reports_mention_detection():
                                "mentions": {"r": 0.9, "p": 0.6, "f": 0.72}}
     page = results_page({"vispro_test_end_to_end.json": report}, "metrics")
     assert "## VisPro dialogs, end to end (mentions from the parser)" in page
+    assert "| `multimodal_coref` | 70.00 |" in page and page.count("mention F1") == 1
+    assert "| 72.00 |" in page
     assert ("5 dialogs; protocol: predicted mentions (one-mention clusters not scored, as VisPro annotates none); "
             "mention detection R / P / F1: 90.00 / 60.00 / 72.00") in page
 
