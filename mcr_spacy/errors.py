@@ -141,6 +141,11 @@ class Errors(metaclass=ErrorsWithCodes):
             "(doc.spans['{prefix}_1'], ...), but {reason}. Give the dev data that a "
             "convert command wrote, or the --span-cluster-prefix its clusters use.")
     E146 = "Choosing a threshold needs at least one threshold to try."
+    E180 = ("{doc}: doc._.trace_boxes must be finite floats with one row per token, "
+            "shape [{n_tokens}, 5] (normalised x1, y1, x2, y2, area), got shape {shape}. "
+            "Write it with convert-ln or attach-traces, which align traces to tokens.")
+    E181 = ("{name} must be {rule}, got {value!r}. Set it in [components.multimodal_coref] "
+            "(or the model's section for trace_window).")
     # -- end of pipeline --
 
     # E200-E299: training (corpus readers, .spacy files, distributed training)
@@ -194,6 +199,11 @@ class Errors(metaclass=ErrorsWithCodes):
     # -- end of scoring --
 
     # E400-E499: converters (a converter's format errors may use its where / problem / fix helper instead)
+    E470 = ("{path}: the trace of image {image_id} has {n_rows} word boxes, but its "
+            "narration has {n_words} words (lower-cased, punctuation dropped). Give the "
+            "trace files of the same narrations, or skip the doc's traces.")
+    E471 = ("{where}: the utterance {utterance!r} of 'timed_caption' is not found in "
+            "'caption' after character {offset}; utterances must follow the caption in order.")
     # -- end of convert --
 
     # E500-E599: visualize
@@ -255,6 +265,8 @@ class Errors(metaclass=ErrorsWithCodes):
     E610 = "--memory-lengths must be positive word counts."
     E611 = "--set takes section.key=value, got {value!r}."
     E612 = "--n-docs, --batch-size and --repeats must be at least 1."
+    E615 = "--trace-noise must be a finite number >= 0 (the pointer's jitter), got {value!r}."
+    E616 = "--trace-lag must be a finite number >= 0 (words the pointer is early or late), got {value!r}."
     # -- end of synthetic --
 
     # E700-E799: command line
