@@ -292,4 +292,9 @@ class Errors(metaclass=ErrorsWithCodes):
             "files that `evaluate --output` writes.")
     E724 = ("Could not load the pipeline {model!r}: {error}. Give a directory written by "
             "nlp.to_disk / spacy train (or an installed pipeline package), whole and unchanged.")
+    E760 = ("No evaluation report {prefix}_s<seed>.json of the variant {name!r} in {path}. "
+            "Run the variant's training and evaluation first (project.yml `ablation`), or "
+            "give the prefix its reports were written with.")
+    E761 = "The baseline {baseline!r} is not one of the variants {names}; name one of them with --baseline."
+    E762 = "--variant takes name=prefix (e.g. 'trace loss=traces_loss'), got {value!r}."
     # -- end of cli --

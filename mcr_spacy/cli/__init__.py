@@ -16,5 +16,6 @@ from . import tune  # noqa: F401
 from . import phenomena  # noqa: F401
 from . import compare  # noqa: F401
 from . import write_docs  # noqa: F401
+from . import ablation  # noqa: F401
 
 __all__ = ["app"]
