@@ -12,7 +12,6 @@ from typing import List, Optional, Sequence
 import numpy
 from spacy.tokens import Doc
 
-from ..annotation.boxes import box_iou
 from ..annotation.gold import doc_name
 from ..errors import DataFormatError, Errors
 
@@ -43,16 +42,31 @@ def mention_trace_overlap(
     n, n_regions = len(mentions), len(region_boxes)
     if trace is None or n == 0 or n_regions == 0:
         return numpy.zeros((n, n_regions), dtype="float32")
-    has_point = trace[:, 2:4].max(axis=1) > 0
-    iou = box_iou(trace[:, :4], numpy.asarray(region_boxes)[:, :4]) * has_point[:, None]  # [T, R]
-    # Window sums through cumulative sums over tokens.
-    cum_iou = numpy.concatenate([numpy.zeros((1, n_regions)), numpy.cumsum(iou, axis=0)])
-    cum_points = numpy.concatenate([[0], numpy.cumsum(has_point)])
     starts = numpy.clip(mentions[:, 0] - window, 0, len(trace))
     ends = numpy.clip(mentions[:, 1] + window, 0, len(trace))
-    counts = (cum_points[ends] - cum_points[starts])[:, None]
-    sums = cum_iou[ends] - cum_iou[starts]
-    return numpy.where(counts > 0, sums / numpy.maximum(counts, 1), 0.0).astype("float32")
+    # Only the tokens with a trace point that some mention's window covers.
+    covered = numpy.zeros((len(trace) + 1,), dtype="int64")
+    numpy.add.at(covered, starts, 1)
+    numpy.add.at(covered, ends, -1)
+    used = numpy.nonzero((numpy.cumsum(covered[:-1]) > 0) & (trace[:, 2:4].max(axis=1) > 0))[0]
+    if len(used) == 0:
+        return numpy.zeros((n, n_regions), dtype="float32")
+    iou = _iou(trace[used, :4], numpy.asarray(region_boxes, dtype="float32")[:, :4])
+    in_window = ((used[None, :] >= starts[:, None]) & (used[None, :] < ends[:, None])).astype("float32")
+    counts = in_window.sum(axis=1, keepdims=True)
+    return (in_window @ iou / numpy.maximum(counts, 1)).astype("float32")
+
+
+def _iou(a: numpy.ndarray, b: numpy.ndarray) -> numpy.ndarray:
+    """Pairwise IoU `[A, B]` of normalised `x1, y1, x2, y2` boxes (float32;
+    0 for empty unions)."""
+    width = numpy.minimum(a[:, None, 2], b[None, :, 2]) - numpy.maximum(a[:, None, 0], b[None, :, 0])
+    height = numpy.minimum(a[:, None, 3], b[None, :, 3]) - numpy.maximum(a[:, None, 1], b[None, :, 1])
+    inter = numpy.maximum(width, 0) * numpy.maximum(height, 0)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return inter / numpy.maximum(union, 1e-12)
 
 
 def docs_trace_overlap(

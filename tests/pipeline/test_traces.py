@@ -2,7 +2,6 @@
 conflicts with the teacher, and the trace-overlap grounding feature."""
 import numpy
 import pytest
-import spacy
 from spacy.language import Language
 from spacy.training import Example
 
@@ -13,6 +12,7 @@ from mcr_spacy.ml.model import CorefOutputs
 from mcr_spacy.pipeline.targets import TraceSettings, add_trace_targets
 
 from ..util import SMALL_MODEL, coref_nlp, make_examples, predictions
+from .test_component import train
 
 FEATURE_MODEL = {**SMALL_MODEL, "trace_grounding": True}
 
@@ -55,15 +55,6 @@ def unlabelled(examples):
         reference.spans.clear()
         out.append(Example(doc, reference))
     return out
-
-
-def train(nlp, examples, steps, seed=0):
-    spacy.util.fix_random_seed(seed)
-    optimizer = nlp.initialize(lambda: examples)
-    losses = {}
-    for _ in range(steps):
-        losses = nlp.update(examples, sgd=optimizer, drop=0.0)
-    return losses
 
 
 def test_traces_are_off_by_default():
