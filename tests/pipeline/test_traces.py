@@ -105,14 +105,7 @@ def test_trace_loss_teaches_grounding_on_docs_without_gold():
     examples = unlabelled(labelled)
     losses = train(nlp, examples, steps=40)
     assert losses["multimodal_coref_trace"] < 0.3
-    right = total = 0
-    for eg in labelled:
-        doc = nlp(eg.predicted.copy())
-        by_offsets = {(s.start, s.end): s._.grounding["region"] for s in doc.spans["coref_mentions"]}
-        for start, end, region in gold_regions(eg):
-            total += 1
-            right += by_offsets.get((start, end)) == region
-    assert right / total > 0.9
+    assert grounding_accuracy(nlp, labelled) > 0.9
 
 
 def test_reliability_is_measured_on_labelled_mentions():
@@ -161,3 +154,30 @@ def test_conflicts_go_to_the_source_trusted_more():
     assert numpy.allclose(target.sum(axis=1), 1.0) and not target[:, 0].any()
     target, mask, pseudo_mask = conflict_setup(reliability=0.1)
     assert not mask.any() and pseudo_mask.all()  # unreliable traces give way
+
+
+def grounding_accuracy(nlp, labelled):
+    right = total = 0
+    for eg in labelled:
+        doc = nlp(eg.predicted.copy())
+        by_offsets = {(s.start, s.end): s._.grounding["region"] for s in doc.spans["coref_mentions"]}
+        for start, end, region in gold_regions(eg):
+            total += 1
+            right += by_offsets.get((start, end)) == region
+    return right / total
+
+
+def test_shuffled_traces_neither_help_nor_hurt_much():
+    """Traces that point at a random region of the image: measured as worth
+    nothing on the labelled docs, so the trace loss stays (almost) silent."""
+    def run(trace_weight):
+        nlp = coref_nlp(trace_weight=trace_weight, use_ema=False)
+        labelled = make_examples(nlp, n=6)
+        add_traces(labelled, point_at=lambda region, n, rng: int(rng.integers(n)), seed=1)
+        train(nlp, labelled + unlabelled(labelled), steps=20)
+        return nlp, labelled
+
+    with_traces, labelled = run(1.0)
+    without, _ = run(0.0)
+    assert with_traces.get_pipe("multimodal_coref").trace_reliability < 0.5
+    assert abs(grounding_accuracy(with_traces, labelled) - grounding_accuracy(without, labelled)) <= 0.1
