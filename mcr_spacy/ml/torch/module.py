@@ -7,6 +7,8 @@ from torch import nn
 from .packing import NEG_INF, Packing, pad_packed, padding_bias
 from .ranking import AntecedentScorer
 
+TRACE_SCALE = 20.0
+
 class Attention(nn.Module):
     """Multi-head attention of queries over keys with a key-padding bias,
     through `scaled_dot_product_attention`. Parameters are packed like
@@ -217,8 +219,10 @@ class MultimodalCorefModule(nn.Module):
         # then reaches grounding.
         self.itc_grounding = nn.Parameter(torch.full((1,), 5.0)) if itc_grounding else None
         # Optionally the mention's trace-region overlap joins the grounding
-        # logits, with a learned weight (0 overlap, e.g. no trace: no change).
-        self.trace_grounding = nn.Parameter(torch.full((1,), 5.0)) if trace_grounding else None
+        # logits, with a learned weight (0 overlap, e.g. no trace: no change),
+        # stored divided by TRACE_SCALE so that it learns at the pace of a
+        # logit rather than of one weight among thousands (it starts at 5).
+        self.trace_grounding = nn.Parameter(torch.full((1,), 5.0 / TRACE_SCALE)) if trace_grounding else None
         # Mention ranking (`antecedent_width` > 0): each mention scores the
         # earlier mentions of its row and a "new entity" dummy.
         self.antecedents = None
@@ -290,7 +294,7 @@ class MultimodalCorefModule(nn.Module):
             itc_logits = torch.bmm(packing.pad(text_space), region_space.transpose(1, 2)) * self.itc_grounding
             logits = logits + nn.functional.pad(itc_logits, (1, 0))
         if self.trace_grounding is not None and trace_overlap is not None:
-            trace_logits = trace_overlap.to(logits.dtype) * self.trace_grounding
+            trace_logits = trace_overlap.to(logits.dtype) * (self.trace_grounding * TRACE_SCALE)
             logits = logits + nn.functional.pad(trace_logits, (1, 0))
         logits = logits.masked_fill(region_pad.unsqueeze(1), NEG_INF)
         attention = torch.softmax(logits.float(), dim=-1).to(regions.dtype)
