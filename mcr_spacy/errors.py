@@ -202,8 +202,6 @@ class Errors(metaclass=ErrorsWithCodes):
     E470 = ("{path}: the trace of image {image_id} has {n_rows} word boxes, but its "
             "narration has {n_words} words (lower-cased, punctuation dropped). Give the "
             "trace files of the same narrations, or skip the doc's traces.")
-    E471 = ("{where}: the utterance {utterance!r} of 'timed_caption' is not found in "
-            "'caption' after character {offset}; utterances must follow the caption in order.")
     # -- end of convert --
 
     # E500-E599: visualize
