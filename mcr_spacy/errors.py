@@ -148,6 +148,11 @@ class Errors(metaclass=ErrorsWithCodes):
             "(doc.spans['{prefix}_1'], ...), but {reason}. Give the dev data that a "
             "convert command wrote, or the --span-cluster-prefix its clusters use.")
     E146 = "Choosing a threshold needs at least one threshold to try."
+    E180 = ("{doc}: doc._.trace_boxes must be finite floats with one row per token, "
+            "shape [{n_tokens}, 5] (normalised x1, y1, x2, y2, area), got shape {shape}. "
+            "Write it with convert-ln or attach-traces, which align traces to tokens.")
+    E181 = ("{name} must be {rule}, got {value!r}. Set it in [components.multimodal_coref] "
+            "(or the model's section for trace_window).")
     # -- end of pipeline --
 
     # E200-E299: training (corpus readers, .spacy files, distributed training)
@@ -201,6 +206,9 @@ class Errors(metaclass=ErrorsWithCodes):
     # -- end of scoring --
 
     # E400-E499: converters (a converter's format errors may use its where / problem / fix helper instead)
+    E470 = ("{path}: the trace of image {image_id} has {n_rows} word boxes, but its "
+            "narration has {n_words} words (lower-cased, punctuation dropped). Give the "
+            "trace files of the same narrations, or skip the doc's traces.")
     # -- end of convert --
 
     # E500-E599: visualize
@@ -262,6 +270,8 @@ class Errors(metaclass=ErrorsWithCodes):
     E610 = "--memory-lengths must be positive word counts."
     E611 = "--set takes section.key=value, got {value!r}."
     E612 = "--n-docs, --batch-size and --repeats must be at least 1."
+    E615 = "--trace-noise must be a finite number >= 0 (the pointer's jitter), got {value!r}."
+    E616 = "--trace-lag must be a finite number >= 0 (words the pointer is early or late), got {value!r}."
     # -- end of synthetic --
 
     # E700-E799: command line
@@ -287,6 +297,11 @@ class Errors(metaclass=ErrorsWithCodes):
             "files that `evaluate --output` writes.")
     E724 = ("Could not load the pipeline {model!r}: {error}. Give a directory written by "
             "nlp.to_disk / spacy train (or an installed pipeline package), whole and unchanged.")
+    E760 = ("No evaluation report {prefix}_s<seed>.json of the variant {name!r} in {path}. "
+            "Run the variant's training and evaluation first (project.yml `ablation`), or "
+            "give the prefix its reports were written with.")
+    E761 = "The baseline {baseline!r} is not one of the variants {names}; name one of them with --baseline."
+    E762 = "--variant takes name=prefix (e.g. 'trace loss=traces_loss'), got {value!r}."
     # -- end of cli --
 
     # E800-E899: vision (reading images, region extraction, annotate, extract-regions)

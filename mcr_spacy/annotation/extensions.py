@@ -15,10 +15,11 @@ def install_extensions() -> None:
     """Register `Doc._.image_regions`, `Doc._.trace_boxes`, `Doc._.coref_clusters`
     and `Span._.grounding`, and the msgpack codec for regions. Safe to call twice.
 
-    `doc._.trace_boxes` (float32 [T, 5], normalised `x1, y1, x2, y2, area` of the
-    narrator's mouse trace) is data only: the converters write it and the
-    corpus readers carry it to the predicted docs, but no component or metric
-    reads it.
+    `doc._.trace_boxes` (float32 [n_tokens, 5]: per token, the normalised
+    `x1, y1, x2, y2, area` box of the narrator's mouse trace while it was
+    spoken; zeros where there is none) is written by `convert-ln` and
+    `attach-traces`, carried to the predicted docs by the corpus readers, and
+    read by the component's trace loss and trace feature when they are on.
 
     `doc._.speakers` (one speaker name per token, or None) is read by the
     antecedent scorer's same-speaker feature; the jsonlines converter writes

@@ -18,5 +18,6 @@ from . import compare  # noqa: F401
 from . import write_docs  # noqa: F401
 from . import extract_regions  # noqa: F401
 from . import annotate  # noqa: F401
+from . import ablation  # noqa: F401
 
 __all__ = ["app"]

@@ -19,6 +19,7 @@ from ..errors import DataFormatError, Errors, MultimodalCorefError
 from ..scoring.metrics import coref_metrics, grounding_accuracy, mention_detection
 from ..scoring.scorer import evaluate_examples, flat_scores, gold_from_doc, predictions_from_doc, without_singletons
 from ..scoring.scorch_export import SCORCH_NOTE, ScorchError, run_scorch, scorch_command, write_scorch_dirs
+from ..scoring.scorer import box_grounding
 from ..annotation.clusters import get_cluster_groups
 from ..training.examples import make_predicted_doc
 from ..training.io import read_corpus
@@ -169,6 +170,9 @@ def _score_predictions(
     report["coref"] = results["coref"]
     report["mentions"] = results["mentions"]
     report["grounding"] = results["grounding"]
+    refined = box_grounding(examples, span_cluster_prefix=prefix, mentions_key=key, gold_mentions_key=gold_mentions_key)
+    report["grounding_refined"] = refined
+    report.update({f"{name}_refined": refined[k] for name, k in REFINED_KEYS})
     report["protocol"] = "gold mentions" if use_gold_mentions else "predicted mentions"
     report["singletons"] = singletons
     report["n_docs"] = len(references)
@@ -203,6 +207,7 @@ def print_report(report: Dict[str, Any]) -> None:
         for label, key in (("overall", "grounding_acc"), ("nouns", "grounding_acc_noun"), ("pronouns", "grounding_acc_pronoun"))
     ]
     msg.table(rows, header=("accuracy", "model", *ground_baselines), aligns=("l", "r", *("r" for _ in ground_baselines)))
+    print_refined_table(report)
     if "vispro_pronouns" in report:
         print_pronoun_table(report)
     text = report.get("text_only")
@@ -227,6 +232,21 @@ def print_report(report: Dict[str, Any]) -> None:
             msg.table(rows, header=("F1", "pooled (reference scorer)", "scorch per-doc average"), aligns=("l", "r", "r"))
         msg.text(scorch["note"])
         msg.info(f"{scorch['n_files']} files per side; reproduce with: {scorch['command']}")
+
+
+REFINED_KEYS = (("grounding_acc", "acc"), ("grounding_acc_noun", "acc_noun"), ("grounding_acc_pronoun", "acc_pronoun"))
+
+
+def print_refined_table(report: Dict[str, Any]) -> None:
+    """Grounding accuracy of the box head's refined boxes beside the region
+    boxes they refine (same IoU rule, same gold boxes)."""
+    if "grounding_refined" not in report:
+        return
+    rows = [
+        (label, _pct(report[key]), _pct(report.get(f"{key}_refined")))
+        for label, key in (("overall", "grounding_acc"), ("nouns", "grounding_acc_noun"), ("pronouns", "grounding_acc_pronoun"))
+    ]
+    msg.table(rows, header=("accuracy", "region boxes", "refined boxes"), aligns=("l", "r", "r"))
 
 
 def print_pronoun_table(report: Dict[str, Any]) -> None:

@@ -25,13 +25,20 @@ def synth_cli(
     held_out: str = typer.Option(
         "", "--held-out", help="Comma-separated categories kept out of the labelled images (e.g. 'dog,car,umbrella')."
     ),
+    trace_noise: float = typer.Option(
+        0.05, "--trace-noise", help="Jitter of the mouse trace's box corners, as a fraction of the image (0: exact)."
+    ),
+    trace_lag: float = typer.Option(
+        1.0, "--trace-lag", help="The pointer is early or late by up to this many words (drawn per narration; 0: in time)."
+    ),
 ) -> None:
     """Write a synthetic multimodal coreference data set in the real file formats.
 
     OUT_DIR gets: cin_annotations/testval_annotations.json (+ val_image_ids.json,
     test_image_ids.json); faster_rcnn_image_features/{val,test,train}_features_compress.hdf5
     with {split}_imgid2idx.pkl and {split}_detection_dict.json; flk30k_LN.json +
-    flk30k_LN_label.h5 (unlabelled narrations) and flk30k_LN_trace_box/<id>.npy;
+    flk30k_LN_label.h5 (unlabelled narrations); flk30k_LN_trace_box/<id>.npy
+    (per-word mouse trace boxes of every image, labelled and test ones too);
     gold/{val,test}/<id>.json (gold chains as scorch JSON); synth_phenomena.json
     (the phenomena each gold mention exercises: pronoun, synonym, hypernym,
     image_only, singleton, ...). Convert with convert-cin and convert-ln.
@@ -45,6 +52,8 @@ def synth_cli(
             seed=seed,
             feature_width=feature_width,
             held_out=[name.strip() for name in held_out.split(",") if name.strip()],
+            trace_noise=trace_noise,
+            trace_lag=trace_lag,
         )
     except ValueError as err:
         msg.fail("Cannot generate the data set", str(err), exits=1)

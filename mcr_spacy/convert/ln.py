@@ -8,12 +8,15 @@ Two input formats:
   "width"?, "height"?}, ...]}` and `flk30k_LN_label.h5` with `labels` [n_caps,
   max_len] word ids (0 = padding), `label_start_ix` / `label_end_ix` [n_images]
   (1-based, inclusive: the caption rows of each image). Mouse traces as
-  `flk30k_LN_trace_box/<id>.npy`, float [T, 5] normalised `[x1, y1, x2, y2, area]`.
+  `flk30k_LN_trace_box/<id>.npy`, float [T, 5] normalised `[x1, y1, x2, y2, area]`,
+  one row per word of the narration.
 - Localized Narratives JSONL: one JSON object per line, `{"dataset_id",
   "image_id", "annotator_id", "caption", "timed_caption": [{"utterance",
   "start_time", "end_time"}], "traces": [[{"x", "y", "t"}, ...], ...]}` with
-  normalised x, y. Trace boxes are the bounding boxes of the trace points
-  during each utterance.
+  normalised x, y. An utterance's trace box is the bounding box of the
+  trace points while it was spoken.
+
+Either way `doc._.trace_boxes` gets one box per token (see `traces.py`).
 
 Regions come from the split's MAF feature files (see `features.py`).
 """
@@ -31,6 +34,11 @@ from ..training.io import write_docbin
 from .common import ConversionReport, image_size_from, load_json, parse_json
 from .token_docs import read_text_lines
 from .features import RegionFeatureStore, available_splits, find_features_dir
+from .traces import boxes_on_tokens, fit_word_trace, load_word_trace, utterance_spans
+
+# What a reader yields per narration: image id, text, image size, and the
+# trace as boxes of character spans of the text (None: no trace).
+Record = Tuple[str, str, Optional[Tuple[float, float]], Optional[Tuple[numpy.ndarray, List[Tuple[int, int]]]]]
 
 LN_INFO = "flk30k_LN.json"
 LN_LABELS = "flk30k_LN_label.h5"
@@ -60,10 +68,9 @@ def find_ln_input(data_dir: Union[str, Path]) -> Tuple[str, List[Path]]:
     )
 
 
-def read_flk30k(
-    info_path: Path, split: Optional[str], report: ConversionReport
-) -> Iterator[Tuple[str, str, Optional[Tuple[float, float]], Optional[numpy.ndarray]]]:
-    """Yield `(image_id, text, image_size, trace_boxes)` per narration of the split."""
+def read_flk30k(info_path: Path, split: Optional[str], report: ConversionReport) -> Iterator[Record]:
+    """Yield `(image_id, text, image_size, trace)` per narration of the split;
+    the trace's rows are the words of the text, joined by single spaces."""
     import h5py
 
     info = load_json(info_path, "flk30k_LN narrations")
@@ -119,7 +126,7 @@ def read_flk30k(
             except (OSError, ValueError) as err:
                 raise DataFormatError(f"Cannot read the labels of image {image_id} from {labels_path} ({err}).") from err
             size = image_size_from(image, (("width", "height"),), f"{info_path}: images[{i}]")
-            trace = _load_trace(trace_dir / f"{image_id}.npy", image_id, report)
+            trace = load_word_trace(trace_dir / f"{image_id}.npy", image_id)
             for r, row in enumerate(rows):
                 words = []
                 for ix in row:
@@ -132,29 +139,22 @@ def read_flk30k(
                             f"id {ix}, which is not in ix_to_word of {info_path}."
                         )
                     words.append(vocab[str(ix)])
-                yield image_id, " ".join(words), size, trace
+                yield image_id, " ".join(words), size, _word_trace(words, trace, report)
 
 
-def _load_trace(path: Path, image_id: str, report: ConversionReport) -> Optional[numpy.ndarray]:
-    if not path.is_file():
+def _word_trace(words: List[str], trace: Optional[numpy.ndarray], report: ConversionReport) -> Any:
+    """The trace rows of a narration's words with the words' character spans
+    in their space-joined text (extra rows of a cut narration dropped)."""
+    trace = fit_word_trace(trace, len(words), report) if trace is not None else None
+    if trace is None:
         return None
-    try:
-        trace = numpy.load(path, allow_pickle=False)
-    except (OSError, ValueError, EOFError) as err:
-        raise DataFormatError(f"Cannot read the trace boxes {path} ({err}); the file is corrupt.") from err
-    trace = numpy.asarray(trace, dtype="float32")
-    if trace.ndim != 2 or trace.shape[1] != 5 or not numpy.all(numpy.isfinite(trace)):
-        raise DataFormatError(
-            f"{path}: trace boxes of image {image_id} must be finite floats of shape "
-            f"[T, 5] (normalised x1, y1, x2, y2, area), got shape {list(trace.shape)}."
-        )
-    return trace
+    ends = numpy.cumsum([len(w) + 1 for w in words]) - 1
+    return trace, [(int(e) - len(w), int(e)) for w, e in zip(words, ends)]
 
 
-def read_ln_jsonl(
-    paths: List[Path], report: ConversionReport
-) -> Iterator[Tuple[str, str, Optional[Tuple[float, float]], Optional[numpy.ndarray]]]:
-    """Yield `(image_id, text, None, trace_boxes)` per Localized Narratives line."""
+def read_ln_jsonl(paths: List[Path], report: ConversionReport) -> Iterator[Record]:
+    """Yield `(image_id, text, None, trace)` per Localized Narratives line; the
+    trace's rows are the utterances found in the caption."""
     for path in paths:
         for n, line in read_text_lines(path):
             if not line.strip():
@@ -168,7 +168,12 @@ def read_ln_jsonl(
                 )
             trace = None
             if record.get("timed_caption") and record.get("traces") is not None:
-                trace = trace_boxes_from_ln(record["timed_caption"], record["traces"], where)
+                boxes = trace_boxes_from_ln(record["timed_caption"], record["traces"], where)
+                spans = utterance_spans(record["caption"], [str(u.get("utterance", "")) for u in record["timed_caption"]])
+                found = [i for i, span in enumerate(spans) if span is not None]
+                if len(found) < len(spans):
+                    report.skip("utterances not found in the caption", len(spans) - len(found))
+                trace = boxes[found], [spans[i] for i in found]
             yield str(record["image_id"]), record["caption"], None, trace
 
 
@@ -253,7 +258,7 @@ def read_ln(
             doc = nlp.make_doc(text)
             doc._.image_regions = regions
             if trace is not None:
-                doc._.trace_boxes = trace
+                doc._.trace_boxes = boxes_on_tokens(doc, trace[1], trace[0])
                 report.keep("docs with trace boxes")
             docs.append(doc)
             report.keep("docs")

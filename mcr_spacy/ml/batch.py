@@ -11,6 +11,7 @@ from ..annotation.extensions import get_doc_values
 from ..annotation.gold import doc_name
 from .mention_features import get_mention_features
 from .pair_inputs import PAIR_ATTRIBUTES, PAIR_MATRICES, doc_pair_inputs
+from .traces import docs_trace_overlap
 from ..annotation.regions import normalize_boxes
 
 
@@ -78,6 +79,16 @@ def build_batch(
     first_feature = regions.first_feature[row_docs][region_row]
     has_features = first_feature >= 0
     feature_index[region_row[has_features], slot[has_features]] = (first_feature + slot)[has_features]
+    trace_overlap = None
+    if model.attrs.get("trace_grounding"):
+        trace_overlap = numpy.zeros((n_rows, max_m, max_r), dtype="float32")
+        doc_boxes = [regions.boxes[regions.first[i] : regions.first[i] + regions.counts[i]] for i in range(n_docs)]
+        per_doc = docs_trace_overlap(docs, spans, doc_boxes, model.attrs.get("trace_window", 1))
+        for i, overlap in enumerate(per_doc):
+            if overlap.size:
+                rows = mention_doc == i
+                trace_overlap[mention_row[rows], mention_slot[rows], : overlap.shape[1]] = overlap
+        trace_overlap = ops.asarray(trace_overlap)
     pairs = None
     if model.attrs.get("antecedent_width"):
         pairs = _batch_pairs(docs, spans, n_mentions, mention_row, mention_slot, n_rows, max_m)
@@ -95,6 +106,7 @@ def build_batch(
         "boxes": ops.asarray(boxes),
         "region_mask": ops.asarray(region_mask),
         "pairs": pairs,
+        "trace_overlap": trace_overlap,
     }, row_docs.tolist()
 
 

@@ -88,6 +88,10 @@ class Targets:
         confident) antecedents in the layout of `CorefOutputs.antecedent_scores`,
         the dummy where a mention starts an entity; None for models without
         an antecedent scorer.
+    trace_target, trace_mask: [N, R + 1] soft grounding targets from the mouse
+        traces of docs without gold boxes, and [N] the mentions that have one;
+        trace_agreement: [agree, chance, n] counts of the trace's best region
+        being a gold one on labelled mentions. None without the trace loss.
     """
 
     doc_index: numpy.ndarray
@@ -105,6 +109,9 @@ class Targets:
     itc_docs: numpy.ndarray
     antecedent_gold: Optional[numpy.ndarray] = None
     pseudo_antecedents: Optional[numpy.ndarray] = None
+    trace_target: Optional[numpy.ndarray] = None
+    trace_mask: Optional[numpy.ndarray] = None
+    trace_agreement: Optional[numpy.ndarray] = None
 
 
 @registry.architectures("mcr_spacy.MultimodalCoref.v1")
@@ -123,6 +130,8 @@ def build_multimodal_coref_model(
     sense2vec_path: Optional[str] = None,
     mixed_precision: bool = False,
     grad_scaler: Optional[PyTorchGradScaler] = None,
+    trace_grounding: bool = False,
+    trace_window: int = 1,
 ) -> Model[MentionBatch, CorefOutputs]:
     """Build the cross-modal coreference and grounding model.
 
@@ -148,6 +157,12 @@ def build_multimodal_coref_model(
         each mention's phrase or last word is added to the mention; read in
         `initialize` and saved with the model.
     mixed_precision, grad_scaler: passed to the PyTorch shim (as by PyTorchWrapper_v2).
+    trace_grounding: add the overlap of each region with the narrator's mouse
+        trace during the mention (`doc._.trace_boxes`), with a learned weight,
+        to the mention's grounding logits. Off by default; a doc without
+        traces gets exactly the logits it gets without this option.
+    trace_window: tokens either side of a mention whose trace counts too (the
+        pointer lags or leads the words); also used by the trace loss.
     """
     if hidden_width % n_heads != 0:
         raise ConfigError(Errors.E110.format(hidden_width=hidden_width, n_heads=n_heads))
@@ -155,6 +170,8 @@ def build_multimodal_coref_model(
         raise ConfigError(Errors.E111.format(value=region_projection_rank))
     if max_mentions_per_chunk < 1:
         raise ConfigError(Errors.E112)
+    if trace_window < 0:
+        raise ConfigError(Errors.E181.format(name="trace_window", rule="an integer >= 0", value=trace_window))
     return Model(
         "mcr_multimodal_coref",
         forward,
@@ -179,6 +196,8 @@ def build_multimodal_coref_model(
             "mixed_precision": mixed_precision,
             "grad_scaler": grad_scaler,
             "antecedent_width": 0,
+            "trace_grounding": trace_grounding,
+            "trace_window": trace_window,
         },
     )
 
@@ -200,6 +219,8 @@ def build_multimodal_coref_model_v2(
     mixed_precision: bool = False,
     grad_scaler: Optional[PyTorchGradScaler] = None,
     antecedent_width: int = 64,
+    trace_grounding: bool = False,
+    trace_window: int = 1,
 ) -> Model[MentionBatch, CorefOutputs]:
     """`mcr_spacy.MultimodalCoref.v1` (same settings) with a mention-ranking
     head: each mention scores every earlier mention of its chunk and a "new
@@ -211,13 +232,14 @@ def build_multimodal_coref_model_v2(
     embeddings stay, for label propagation's pairs.
 
     antecedent_width: hidden width of the pair scorer.
+    trace_grounding, trace_window: as for v1.
     """
     if antecedent_width < 1:
         raise ConfigError(Errors.E126.format(value=antecedent_width))
     model = build_multimodal_coref_model(
         tok2vec, hidden_width, n_heads, n_layers, dropout, region_feature_width, region_projection_rank,
         region_self_attention, itc_grounding, max_region_labels, max_mentions_per_chunk, sense2vec_path,
-        mixed_precision, grad_scaler,
+        mixed_precision, grad_scaler, trace_grounding, trace_window,
     )
     model.attrs["antecedent_width"] = antecedent_width
     return model
@@ -255,6 +277,7 @@ def build_torch_layer(model: Model, settings: Dict[str, Any]) -> None:
         itc_grounding=model.attrs.get("itc_grounding", False),
         antecedent_width=model.attrs.get("antecedent_width", 0),
         n_mention_types=N_MENTION_TYPES,
+        trace_grounding=model.attrs.get("trace_grounding", False),
     )
     wrapper = wrap_module(module, model.attrs["mixed_precision"], model.attrs["grad_scaler"])
     if model.has_ref("torch"):

@@ -25,7 +25,8 @@ from ..ml.model import (
 )
 from .decoding import CLUSTERERS, DocPrediction, check_clustering_settings, cluster_by_antecedents, cluster_grounding, decode
 from .mentions import is_sorted_unique
-from .targets import build_targets
+from ..ml.traces import chance_corrected_agreement
+from .targets import TraceSettings, build_targets, check_trace_settings
 from ..vision.provenance import check_regions, describe_regions
 
 DEFAULT_MODEL_CONFIG = """
@@ -79,6 +80,10 @@ DEFAULT_SETTINGS: Dict[str, Any] = {
     "label_prop_warmup": 0,
     "use_ema": True,
     "ema_decay": 0.999,
+    "trace_weight": 0.0,
+    "trace_temperature": 0.1,
+    "trace_min_overlap": 0.3,
+    "trace_reliability": None,
 }
 
 
@@ -128,6 +133,10 @@ def make_multimodal_coref(
     use_ema: bool,
     ema_decay: float,
     scorer: Optional[Callable],
+    trace_weight: float = DEFAULT_SETTINGS["trace_weight"],
+    trace_temperature: float = DEFAULT_SETTINGS["trace_temperature"],
+    trace_min_overlap: float = DEFAULT_SETTINGS["trace_min_overlap"],
+    trace_reliability: Optional[float] = DEFAULT_SETTINGS["trace_reliability"],
 ) -> "MultimodalCoref":
     """Create a multimodal_coref component: finds mentions, clusters the ones
     that corefer and grounds every mention and cluster to an image region.
@@ -135,7 +144,18 @@ def make_multimodal_coref(
     Labelled examples (reference docs with gold clusters) train the coref,
     grounding and bbox losses; every example trains the image-text contrastive
     loss (itc); unlabelled examples train on the EMA teacher's confident
-    pseudo-labels (label_prop). A weight of 0 switches an objective off."""
+    pseudo-labels (label_prop); mentions of docs without gold boxes whose
+    narrator's mouse trace (`doc._.trace_boxes`) points at a region learn a
+    soft grounding target from it (trace, off by default). A weight of 0
+    switches an objective off.
+
+    trace_temperature: softmax temperature of the trace-region overlaps.
+    trace_min_overlap: a mention whose best trace-region overlap is lower
+        gets no trace target.
+    trace_reliability: None measures how much the traces are worth (their
+        chance-corrected agreement with the gold regions of labelled mentions
+        that have traces, 0..1; 1 until measured) and scales trace_weight by
+        it; a number in [0, 1] fixes it."""
     return MultimodalCoref(
         nlp.vocab, model, name,
         mention_getter=mention_getter,
@@ -158,6 +178,10 @@ def make_multimodal_coref(
         use_ema=use_ema,
         ema_decay=ema_decay,
         scorer=scorer,
+        trace_weight=trace_weight,
+        trace_temperature=trace_temperature,
+        trace_min_overlap=trace_min_overlap,
+        trace_reliability=trace_reliability,
     )
 
 
@@ -194,6 +218,10 @@ class MultimodalCoref(TrainablePipe):
         label_prop_warmup: int = DEFAULT_SETTINGS["label_prop_warmup"],
         use_ema: bool = DEFAULT_SETTINGS["use_ema"],
         ema_decay: float = DEFAULT_SETTINGS["ema_decay"],
+        trace_weight: float = DEFAULT_SETTINGS["trace_weight"],
+        trace_temperature: float = DEFAULT_SETTINGS["trace_temperature"],
+        trace_min_overlap: float = DEFAULT_SETTINGS["trace_min_overlap"],
+        trace_reliability: Optional[float] = DEFAULT_SETTINGS["trace_reliability"],
     ) -> None:
         """Settings default to the factory's (`DEFAULT_SETTINGS`); the model,
         the mention getter and the scorer are what the factory builds from
@@ -207,6 +235,7 @@ class MultimodalCoref(TrainablePipe):
             raise ConfigError(Errors.E103.format(value=label_prop_warmup))
         if not 0.0 <= ema_decay < 1.0:
             raise ConfigError(Errors.E104.format(value=ema_decay))
+        check_trace_settings(trace_weight, trace_temperature, trace_min_overlap, trace_reliability)
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -231,8 +260,14 @@ class MultimodalCoref(TrainablePipe):
             "label_prop_warmup": label_prop_warmup,
             "use_ema": use_ema,
             "ema_decay": ema_decay,
+            "trace_weight": trace_weight,
+            "trace_temperature": trace_temperature,
+            "trace_min_overlap": trace_min_overlap,
+            "trace_reliability": trace_reliability,
             "model_settings": None,
         }
+        # Running [agree, chance, n] counts of the traces on labelled mentions.
+        self._trace_counts = numpy.zeros((3,), dtype="float64")
         self._ema = None
         self._teacher = None
         self._last_losses: Dict[str, float] = {}
@@ -440,6 +475,13 @@ class MultimodalCoref(TrainablePipe):
             "itc": self.cfg["itc_weight"],
             "label_prop": self.cfg["label_prop_weight"] * self._label_prop_ramp() if teacher is not None else 0.0,
         }
+        reliability = self.trace_reliability
+        traces = None
+        if self.cfg.get("trace_weight"):
+            traces = TraceSettings(
+                self.model.attrs.get("trace_window", 1), self.cfg["trace_temperature"],
+                self.cfg["trace_min_overlap"], reliability,
+            )
         if outputs.embeddings.shape[0] == 0:
             self._last_losses = {name: 0.0 for name, w in weights.items() if w}
             return 0.0, outputs.with_arrays([self.model.ops.alloc(a.shape) for a in outputs.arrays])
@@ -451,7 +493,12 @@ class MultimodalCoref(TrainablePipe):
             pseudo_coref_threshold=self.cfg["pseudo_coref_threshold"],
             pseudo_grounding_threshold=self.cfg["pseudo_grounding_threshold"],
             chunk=self.model.attrs["max_mentions_per_chunk"],
+            traces=traces,
         )
+        if traces is not None:
+            # Older counts fade, so the estimate follows the data seen lately.
+            self._trace_counts = 0.9 * self._trace_counts + targets.trace_agreement
+            weights["trace"] = self.cfg["trace_weight"] * self.trace_reliability
         parts, grads = loss_and_gradient(
             outputs.arrays, targets, outputs.row_docs, outputs.n_regions,
             weights, self.cfg["temperature"], self.cfg["itc_temperature"],
@@ -460,6 +507,17 @@ class MultimodalCoref(TrainablePipe):
         self._last_losses = parts
         total = sum(weights[name] * value for name, value in parts.items())
         return float(total), outputs.with_arrays(grads)
+
+    @property
+    def trace_reliability(self) -> float:
+        """What the mouse traces are worth as grounding targets, 0..1: the
+        `trace_reliability` setting, else their chance-corrected agreement
+        with the gold regions of the labelled mentions seen lately (1 until
+        a labelled mention with a trace was seen)."""
+        if self.cfg.get("trace_reliability") is not None:
+            return float(self.cfg["trace_reliability"])
+        measured = chance_corrected_agreement(*self._trace_counts.tolist())
+        return 1.0 if measured is None else measured
 
     def add_label(self, label: str) -> int:
         raise NotImplementedError(SpacyErrors.E931.format(parent="MultimodalCoref", method="add_label", name=self.name))

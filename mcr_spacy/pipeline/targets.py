@@ -1,7 +1,7 @@
 """From gold annotation to training targets: what `MultimodalCoref.update`
 learns from a batch of examples (gold clusters, gold boxes, and the EMA
 teacher's pseudo-labels on unlabelled examples)."""
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
 
 import numpy
 from scipy.special import softmax
@@ -11,8 +11,9 @@ from spacy.training import Example
 from ..annotation.boxes import box_iou
 from ..annotation.clusters import get_clusters
 from ..annotation.gold import doc_name
-from ..errors import AlignmentError, Errors
+from ..errors import AlignmentError, ConfigError, Errors
 from ..ml.model import CorefOutputs, Targets
+from ..ml.traces import doc_trace_boxes, mention_trace_overlap, trace_target
 from .decoding import grounding_probs, similarities
 
 GoldByMention = Dict[Tuple[int, int], Tuple[int, Any]]
@@ -52,6 +53,7 @@ def build_targets(
     pseudo_coref_threshold: float,
     pseudo_grounding_threshold: float,
     chunk: int,
+    traces: Optional["TraceSettings"] = None,
 ) -> Targets:
     """The training targets of a batch: gold coreferent pairs, acceptable
     grounding slots and box targets of the labelled examples' mentions
@@ -59,7 +61,8 @@ def build_targets(
     the `teacher`'s confident pairs and groundings on the unlabelled ones.
     With an antecedent scorer, also the gold antecedents (in the layout of
     `CorefOutputs.antecedent_scores`, mentions in rows of `chunk`) and the
-    teacher's confident antecedents."""
+    teacher's confident antecedents. With `traces`, also the trace targets
+    of the unlabelled examples' mentions (see `add_trace_targets`)."""
     n = int(sum(outputs.lengths))
     width = outputs.ground_logits.shape[1]
     doc_index = numpy.zeros((n,), dtype="int64")
@@ -121,6 +124,12 @@ def build_targets(
             box_source[j] = regions.normalized_boxes()[r, :4]
             box_gold[j] = numpy.clip(gold_boxes[g] / size, 0.0, 1.0)
             box_mask[j] = True
+    trace = None
+    if traces is not None:
+        trace = add_trace_targets(
+            examples, outputs, get_mentions, traces, ground_target, ground_mask,
+            pseudo_ground_target, pseudo_ground_mask,
+        )
     positives = (cluster[:, None] == cluster[None, :]) & (cluster[:, None] >= 0)
     positives &= doc_index[:, None] == doc_index[None, :]
     numpy.fill_diagonal(pseudo_positives, False)
@@ -137,7 +146,68 @@ def build_targets(
         box_gold, box_mask, pseudo_mask, pseudo_positives, pseudo_ground_target,
         pseudo_ground_mask, numpy.asarray(itc_docs, dtype="int64"),
         antecedent_gold, pseudo_antecedents,
+        *(trace if trace is not None else (None, None, None)),
     )
+
+
+class TraceSettings(NamedTuple):
+    """How mouse traces become grounding targets: `window` tokens either side
+    of a mention count, the overlaps' softmax `temperature`, the `min_overlap`
+    below which a trace points at nothing, and the traces' current
+    `reliability` (chance-corrected agreement with gold groundings, 0..1)."""
+
+    window: int
+    temperature: float
+    min_overlap: float
+    reliability: float
+
+
+def add_trace_targets(
+    examples: List[Example], outputs: CorefOutputs, get_mentions: Callable[[Doc], List[Tuple[int, int]]],
+    settings: TraceSettings, ground_target: numpy.ndarray, ground_mask: numpy.ndarray,
+    pseudo_ground_target: numpy.ndarray, pseudo_ground_mask: numpy.ndarray,
+) -> Tuple[numpy.ndarray, numpy.ndarray, numpy.ndarray]:
+    """Soft grounding targets from the mouse traces of the docs without gold
+    boxes (`trace_target`, [N, R + 1], "no region" column 0), their mask, and
+    `[agree, chance, n]` counts of how often the trace's best region is a gold
+    one on labelled mentions (for the traces' reliability).
+
+    A confident teacher and the trace may disagree on a mention's region:
+    then the source trusted more wins. When the traces' reliability is at
+    least 0.5 the trace target stays and the teacher's pseudo-label is
+    dropped (`pseudo_ground_mask` is changed in place); below, the trace
+    target is dropped. Where they agree, both stay."""
+    n, width = ground_target.shape
+    target = numpy.zeros((n, width), dtype="float32")
+    mask = numpy.zeros((n,), dtype="bool")
+    counts = numpy.zeros((3,), dtype="float64")
+    for i, (eg, rows) in enumerate(zip(examples, outputs.doc_slices())):
+        regions = eg.predicted._.image_regions
+        if rows.stop == rows.start or regions is None or len(regions) == 0:
+            continue
+        trace = doc_trace_boxes(eg.predicted)
+        if trace is None:
+            continue
+        spans = numpy.asarray(get_mentions(eg.predicted), dtype="int64").reshape((-1, 2))
+        overlap = mention_trace_overlap(trace, spans, regions.normalized_boxes(), settings.window)
+        soft = trace_target(overlap, settings.temperature, settings.min_overlap)
+        has_target = soft.any(axis=1)
+        best = 1 + overlap.argmax(axis=1)
+        if ground_mask[rows].any():  # labelled: measure, do not train on it
+            measured = ground_mask[rows] & has_target
+            counts += [ground_target[rows][measured, best[measured]].astype(bool).sum(), measured.sum() / len(regions), measured.sum()]
+            continue
+        if not has_target.any():
+            continue
+        teacher_says = pseudo_ground_mask[rows]
+        conflict = teacher_says & has_target & (pseudo_ground_target[rows].argmax(axis=1) != best)
+        if settings.reliability >= 0.5:
+            pseudo_ground_mask[rows] &= ~conflict
+        else:
+            has_target &= ~conflict
+        target[rows, 1 : 1 + soft.shape[1]] = soft * has_target[:, None]
+        mask[rows] = has_target
+    return target, mask, counts
 
 
 def gold_antecedents(
@@ -165,3 +235,15 @@ def confident_antecedents(scores: numpy.ndarray, unlabelled: numpy.ndarray, thre
     pseudo = numpy.zeros(scores.shape, dtype="bool")
     pseudo[numpy.nonzero(confident)[0], best[confident]] = True
     return pseudo
+
+
+def check_trace_settings(weight: float, temperature: float, min_overlap: float, reliability: Optional[float]) -> None:
+    """Refuse trace-loss settings that cannot work (E181)."""
+    for name, value, ok, rule in (
+        ("trace_weight", weight, weight >= 0, "a number >= 0"),
+        ("trace_temperature", temperature, temperature > 0, "a number > 0"),
+        ("trace_min_overlap", min_overlap, 0 <= min_overlap <= 1, "a number in [0, 1]"),
+        ("trace_reliability", reliability, reliability is None or 0 <= reliability <= 1, "null or a number in [0, 1]"),
+    ):
+        if not ok or (value is not None and not numpy.isfinite(value)):
+            raise ConfigError(Errors.E181.format(name=name, rule=rule, value=value))

@@ -158,6 +158,24 @@ def without_singletons(clusters: List[List[Offsets]]) -> List[List[Offsets]]:
     return [cluster for cluster in clusters if len(cluster) > 1]
 
 
+def box_grounding(
+    examples: Iterable[Example],
+    *,
+    span_cluster_prefix: str = CLUSTER_PREFIX,
+    mentions_key: Optional[str] = PREDICTED_MENTIONS_KEY,
+    gold_mentions_key: Optional[str] = GOLD_MENTIONS_KEY,
+    box_key: str = "refined_box",
+) -> Dict[str, Any]:
+    """`grounding_accuracy` of the boxes under `box_key` of each mention's
+    `span._.grounding` (default: the box head's refined boxes), by the same
+    IoU rule and over the same gold boxes as the region boxes."""
+    gold_items, pred_boxes = [], []
+    for eg in examples:
+        gold_items.append(gold_from_doc(eg.reference, span_cluster_prefix, gold_mentions_key)[1])
+        pred_boxes.append(predictions_from_doc(eg.predicted, span_cluster_prefix, mentions_key, box_key)[1])
+    return grounding_accuracy(gold_items, pred_boxes)
+
+
 @registry.scorers("mcr_spacy.multimodal_coref_scorer.v1")
 def make_multimodal_coref_scorer(
     span_cluster_prefix: str = CLUSTER_PREFIX,

@@ -5,49 +5,67 @@ import io
 import json
 import os
 import pickle
-import re
 import tempfile
 from pathlib import Path
 from typing import Any, Dict, List, Sequence, Tuple
 
 import numpy
 
+from ..convert.traces import ln_words
 from ..training.io import write_bytes_atomic
 from .scene import Scene
 
-LN_WORD = re.compile(r"[a-z0-9]+(?:['-][a-z0-9]+)*")
-
-
-def ln_words(text: str) -> List[Tuple[str, int, int]]:
-    """Narration words as the flk30k_LN preprocessing keeps them: lower case,
-    punctuation dropped; with their character offsets in `text`."""
-    return [(m.group(0), m.start(), m.end()) for m in LN_WORD.finditer(text.lower())]
-
-
-def _trace_boxes(rng: numpy.random.Generator, scene: Scene, words: List[Tuple[str, int, int]]) -> numpy.ndarray:
+def trace_boxes(
+    rng: numpy.random.Generator, scene: Scene, words: List[Tuple[str, int, int]],
+    noise: float = 0.05, lag: float = 1.0,
+) -> numpy.ndarray:
     """One normalised `[x1, y1, x2, y2, area]` box per word: the box of the
-    thing being named while the word is spoken, else a drifting pointer."""
-    out = numpy.zeros((len(words), 5), dtype="float32")
+    thing being named while the word is spoken, else a pointer drifting from
+    the last thing named, each corner jittered by `noise` (a fraction of the
+    image). The narrator points early or late: the whole trace is shifted by
+    a whole number of words drawn from -lag..lag (rounded) per narration."""
+    n = len(words)
+    pointer = numpy.zeros((n, 4), dtype="float64")
     W, H = float(scene.width), float(scene.height)
-    current = numpy.asarray([0.4, 0.4, 0.6, 0.6], dtype="float32")
+    current = numpy.asarray([0.4, 0.4, 0.6, 0.6])
     for i, (_, start, end) in enumerate(words):
         target = None
         for mention in scene.mentions:
             if mention.start <= start and end <= mention.end:
                 boxes = scene.entities[mention.eid].boxes
                 if boxes:
-                    b = numpy.asarray(boxes, dtype="float32")
+                    b = numpy.asarray(boxes, dtype="float64")
                     target = numpy.asarray([b[:, 0].min() / W, b[:, 1].min() / H, b[:, 2].max() / W, b[:, 3].max() / H])
                 break
         if target is not None:
-            current = target + rng.normal(scale=0.02, size=4)
+            current = target
         else:
             current = current + rng.normal(scale=0.03, size=4)
-        box = numpy.clip(current, 0.0, 1.0)
-        x1, x2 = sorted((float(box[0]), float(box[2])))
-        y1, y2 = sorted((float(box[1]), float(box[3])))
-        out[i] = [x1, y1, x2, y2, (x2 - x1) * (y2 - y1)]
+        pointer[i] = current + rng.normal(scale=noise, size=4) if noise > 0 else current
+    max_shift = int(round(lag))
+    shift = int(rng.integers(-max_shift, max_shift + 1)) if max_shift else 0
+    if shift and n:
+        # Late pointer (shift > 0): word i shows where word i - shift was named.
+        index = numpy.clip(numpy.arange(n) - shift, 0, n - 1)
+        pointer = pointer[index]
+    out = numpy.zeros((n, 5), dtype="float32")
+    box = numpy.clip(pointer, 0.0, 1.0)
+    x1, x2 = numpy.minimum(box[:, 0], box[:, 2]), numpy.maximum(box[:, 0], box[:, 2])
+    y1, y2 = numpy.minimum(box[:, 1], box[:, 3]), numpy.maximum(box[:, 1], box[:, 3])
+    out[:] = numpy.stack([x1, y1, x2, y2, (x2 - x1) * (y2 - y1)], axis=1)
     return out
+
+
+def write_traces(
+    out_dir: Path, scenes: Sequence[Scene], rng: numpy.random.Generator, noise: float = 0.05, lag: float = 1.0
+) -> None:
+    """Write each scene's per-word trace boxes as `flk30k_LN_trace_box/<id>.npy`."""
+    (out_dir / "flk30k_LN_trace_box").mkdir(parents=True, exist_ok=True)
+    for scene in scenes:
+        trace = trace_boxes(rng, scene, ln_words(scene.text), noise, lag)
+        buf = io.BytesIO()
+        numpy.save(buf, trace)
+        write_bytes_atomic(buf.getvalue(), out_dir / "flk30k_LN_trace_box" / f"{scene.image_id}.npy")
 
 
 def _write_h5_atomic(path: Path, fill: Any) -> None:
@@ -100,7 +118,10 @@ def write_features(out_dir: Path, split: str, scenes: Sequence[Scene], width: in
     write_bytes_atomic(_json_bytes(detections), out_dir / f"{split}_detection_dict.json")
 
 
-def write_ln(out_dir: Path, scenes: Sequence[Scene], rng: numpy.random.Generator, split: str = "train") -> None:
+def write_ln(
+    out_dir: Path, scenes: Sequence[Scene], rng: numpy.random.Generator, split: str = "train",
+    trace_noise: float = 0.05, trace_lag: float = 1.0,
+) -> None:
     """Write unlabelled narrations as `flk30k_LN.json` + `flk30k_LN_label.h5`,
     and per-word trace boxes as `flk30k_LN_trace_box/<id>.npy`."""
     vocab: Dict[str, int] = {}
@@ -108,12 +129,7 @@ def write_ln(out_dir: Path, scenes: Sequence[Scene], rng: numpy.random.Generator
     for scene in scenes:
         words = ln_words(scene.text)
         sequences.append([vocab.setdefault(w, len(vocab) + 1) for w, _, _ in words])
-        trace = _trace_boxes(rng, scene, words)
-        path = out_dir / "flk30k_LN_trace_box" / f"{scene.image_id}.npy"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        buf = io.BytesIO()
-        numpy.save(buf, trace)
-        write_bytes_atomic(buf.getvalue(), path)
+    write_traces(out_dir, scenes, rng, trace_noise, trace_lag)
     max_len = max([len(s) for s in sequences] + [1])
     labels = numpy.zeros((len(sequences), max_len), dtype="uint32")
     for i, seq in enumerate(sequences):

@@ -139,10 +139,15 @@ def test_localized_narratives_jsonl(tmp_path):
     assert doc.text == LN_RECORD["caption"]
     assert doc._.image_regions.image_id == "202"
     trace = numpy.asarray(doc._.trace_boxes)
-    assert trace.shape == (3, 5)
-    numpy.testing.assert_allclose(trace[0], [0.1, 0.1, 0.3, 0.2, 0.02], atol=1e-6)
-    numpy.testing.assert_allclose(trace[1], [0.5, 0.5, 1.0, 0.7, 0.1], atol=1e-6)  # clipped to the image
-    assert trace[2].tolist() == [0, 0, 0, 0, 0]  # no trace point while it was said
+    # one box per token: each token has its utterance's box
+    assert trace.shape == (len(doc), 5)
+    for token in doc[0:3]:  # "In this image"
+        numpy.testing.assert_allclose(trace[token.i], [0.1, 0.1, 0.3, 0.2, 0.02], atol=1e-6)
+    for token in doc[6:8]:  # "a dog"; clipped to the image
+        numpy.testing.assert_allclose(trace[token.i], [0.5, 0.5, 1.0, 0.7, 0.1], atol=1e-6)
+    assert doc[12:14].text == "the grass"
+    assert not trace[12:14].any()  # no trace point while it was said
+    assert not trace[[3, 4, 5, 8, 9, 10, 11, 14]].any()  # words outside every utterance
     assert report.kept["docs"] == 1
     # a folder of .jsonl files works too
     docs, _ = read_ln(tmp_path)

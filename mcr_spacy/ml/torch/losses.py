@@ -60,6 +60,14 @@ def grounding_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tenso
     return -torch.logsumexp(chosen, dim=-1).mean()
 
 
+def soft_grounding_loss(logits: torch.Tensor, target: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy against a soft target distribution (rows summing to 1)."""
+    if not bool(mask.any()):
+        return logits.sum() * 0.0
+    log_probs = torch.log_softmax(logits[mask], dim=-1).clamp(min=-1e4)
+    return -(target[mask] * log_probs).sum(dim=-1).mean()
+
+
 def apply_deltas(boxes: torch.Tensor, deltas: torch.Tensor) -> torch.Tensor:
     """Refine normalised `x1, y1, x2, y2` boxes by `(dx, dy, dw, dh)` deltas."""
     w = (boxes[:, 2] - boxes[:, 0]).clamp(min=1e-4)
@@ -172,6 +180,10 @@ def loss_and_gradient(
         losses["label_prop"] = pseudo_coref + grounding_loss(
             logits, tensor(targets.pseudo_ground_target, torch.float32),
             tensor(targets.pseudo_ground_mask, torch.bool),
+        )
+    if weights.get("trace") and targets.trace_target is not None:
+        losses["trace"] = soft_grounding_loss(
+            logits, tensor(targets.trace_target, torch.float32), tensor(targets.trace_mask, torch.bool)
         )
     total = sum(weights[name] * loss for name, loss in losses.items())
     if isinstance(total, torch.Tensor) and total.requires_grad:

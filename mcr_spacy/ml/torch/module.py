@@ -7,6 +7,8 @@ from torch import nn
 from .packing import NEG_INF, Packing, pad_packed, padding_bias
 from .ranking import AntecedentScorer
 
+TRACE_SCALE = 20.0
+
 class Attention(nn.Module):
     """Multi-head attention of queries over keys with a key-padding bias,
     through `scaled_dot_product_attention`. Parameters are packed like
@@ -185,6 +187,7 @@ class MultimodalCorefModule(nn.Module):
         itc_grounding: bool = False,
         antecedent_width: int = 0,
         n_mention_types: int = 1,
+        trace_grounding: bool = False,
     ):
         super().__init__()
         self.n_width_buckets = n_width_buckets
@@ -215,6 +218,11 @@ class MultimodalCorefModule(nn.Module):
         # with a learned weight: what the unlabelled images teach that space
         # then reaches grounding.
         self.itc_grounding = nn.Parameter(torch.full((1,), 5.0)) if itc_grounding else None
+        # Optionally the mention's trace-region overlap joins the grounding
+        # logits, with a learned weight (0 overlap, e.g. no trace: no change),
+        # stored divided by TRACE_SCALE so that it learns at the pace of a
+        # logit rather than of one weight among thousands (it starts at 5).
+        self.trace_grounding = nn.Parameter(torch.full((1,), 5.0 / TRACE_SCALE)) if trace_grounding else None
         # Mention ranking (`antecedent_width` > 0): each mention scores the
         # earlier mentions of its row and a "new entity" dummy.
         self.antecedents = None
@@ -253,6 +261,7 @@ class MultimodalCorefModule(nn.Module):
         boxes: torch.Tensor,  # [B, R, 5]
         region_mask: torch.Tensor,  # [B, R] bool
         pairs: Optional[Dict[str, torch.Tensor]] = None,  # mention attributes for the antecedent scorer
+        trace_overlap: Optional[torch.Tensor] = None,  # [B, M, R] mention trace-region overlap
     ):
         # Position-wise layers run on the real mentions only, row-major over
         # the padded rows (the order of the outputs); attention pads them.
@@ -284,6 +293,9 @@ class MultimodalCorefModule(nn.Module):
         if self.itc_grounding is not None:
             itc_logits = torch.bmm(packing.pad(text_space), region_space.transpose(1, 2)) * self.itc_grounding
             logits = logits + nn.functional.pad(itc_logits, (1, 0))
+        if self.trace_grounding is not None and trace_overlap is not None:
+            trace_logits = trace_overlap.to(logits.dtype) * (self.trace_grounding * TRACE_SCALE)
+            logits = logits + nn.functional.pad(trace_logits, (1, 0))
         logits = logits.masked_fill(region_pad.unsqueeze(1), NEG_INF)
         attention = torch.softmax(logits.float(), dim=-1).to(regions.dtype)
         grounded = packing.unpad(torch.bmm(attention, regions))

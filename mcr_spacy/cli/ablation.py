@@ -1,0 +1,47 @@
+"""`python -m mcr_spacy summarize-ablation`: variants of a setting over seeds."""
+from pathlib import Path
+from typing import List
+
+import srsly
+import typer
+from wasabi import msg
+
+from ..errors import Errors, MultimodalCorefError
+from ..scoring.ablation import SUMMARY_KEYS, summarize_variants
+from ..training.io import write_bytes_atomic
+from ._util import app, format_percent, guard_outputs
+from .write_docs import provenance
+
+
+@app.command("summarize-ablation")
+def summarize_ablation_cli(
+    metrics_dir: Path = typer.Argument(..., help="Folder of the variants' evaluation reports PREFIX_sSEED.json (and PREFIX_sSEED_phenomena.json)."),
+    output_path: Path = typer.Argument(..., help="Output JSON summary (written atomically)."),
+    variants: List[str] = typer.Option(..., "--variant", help="name=prefix of a variant; repeat for each, baseline included."),
+    baseline: str = typer.Option(..., "--baseline", help="Name of the variant the others are compared with."),
+) -> None:
+    """Summarise an ablation: per variant, the mean over its seeds of grounding
+    accuracy (region and refined boxes), CoNLL F1 and grounding accuracy on
+    held-out-category boxes (from the phenomena reports), with the per-seed
+    values and the difference from the baseline."""
+    pairs = {}
+    for value in variants:
+        name, sep, prefix = value.partition("=")
+        if not sep or not name.strip() or not prefix.strip():
+            msg.fail(Errors.E762.format(value=value), exits=1)
+        pairs[name.strip()] = prefix.strip()
+    guard_outputs([output_path], [metrics_dir])
+    try:
+        summary = summarize_variants(metrics_dir, pairs, baseline)
+    except MultimodalCorefError as err:
+        msg.fail(str(err), exits=1)
+    summary["provenance"] = provenance()
+    write_bytes_atomic(srsly.json_dumps(summary, indent=2).encode("utf8"), output_path)
+    rows = []
+    for name, variant in summary["variants"].items():
+        rows.append((
+            name, len(variant["seeds"]),
+            *(f"{format_percent(variant['mean'][key])} ({format_percent(variant['delta'][key], sign=True)})" for key, _ in SUMMARY_KEYS),
+        ))
+    msg.table(rows, header=("variant", "seeds", *(key for key, _ in SUMMARY_KEYS)))
+    msg.good(f"Wrote {output_path}")

@@ -1,0 +1,82 @@
+"""Ablation summaries: variants of a setting, each trained with several seeds
+and evaluated on the same test set, as means with their per-seed values and
+their difference from a baseline variant."""
+import re
+from pathlib import Path
+from typing import Any, Dict, List, Optional, Sequence
+
+import srsly
+
+from ..errors import DataFormatError, Errors
+
+# The figures summarised: (name, where in the evaluation report or, for
+# `phenomena:` names, in the phenomena report's "with_image" scores).
+SUMMARY_KEYS = (
+    ("grounding_acc", "grounding_acc"),
+    ("grounding_acc_refined", "grounding_acc_refined"),
+    ("coref_conll_f", "coref_conll_f"),
+    ("held_out_grounding_acc", "phenomena:held_out_category"),
+)
+
+
+def _mean(values: Sequence[Optional[float]]) -> Optional[float]:
+    found = [v for v in values if v is not None]
+    return sum(found) / len(found) if found else None
+
+
+def _figure(report: Dict[str, Any], phenomena: Optional[Dict[str, Any]], where: str) -> Optional[float]:
+    if where.startswith("phenomena:"):
+        tag = where.split(":", 1)[1]
+        return ((phenomena or {}).get("with_image", {}).get(tag) or {}).get("grounding_acc")
+    return report.get(where)
+
+
+def find_runs(metrics_dir: Path, prefix: str) -> List[Path]:
+    """The evaluation reports `{prefix}_s{seed}.json` of a variant, by seed."""
+    pattern = re.compile(re.escape(prefix) + r"_s(\d+)\.json$")
+    runs = [(int(m.group(1)), p) for p in Path(metrics_dir).glob(f"{prefix}_s*.json") if (m := pattern.match(p.name))]
+    return [p for _, p in sorted(runs)]
+
+
+def _read(path: Path) -> Dict[str, Any]:
+    try:
+        data = srsly.read_json(path)
+    except ValueError as err:
+        raise DataFormatError(Errors.E708.format(path=path, error=err)) from err
+    if not isinstance(data, dict):
+        raise DataFormatError(Errors.E723.format(path=path, type=type(data).__name__))
+    return data
+
+
+def summarize_variants(metrics_dir: Path, variants: Dict[str, str], baseline: str) -> Dict[str, Any]:
+    """Per variant (name -> file prefix in `metrics_dir`): the mean of each
+    `SUMMARY_KEYS` figure over its seeds (`{prefix}_s{seed}.json`, with the
+    phenomena in `{prefix}_s{seed}_phenomena.json` when present), the
+    per-seed values and, for all but `baseline`, the difference of the means
+    from the baseline's."""
+    summary: Dict[str, Any] = {"baseline": baseline, "variants": {}}
+    for name, prefix in variants.items():
+        paths = find_runs(metrics_dir, prefix)
+        if not paths:
+            raise DataFormatError(Errors.E760.format(prefix=prefix, path=metrics_dir, name=name))
+        per_seed: Dict[str, List[Optional[float]]] = {key: [] for key, _ in SUMMARY_KEYS}
+        for path in paths:
+            report = _read(path)
+            phen_path = path.with_name(path.stem + "_phenomena.json")
+            phenomena = _read(phen_path) if phen_path.is_file() else None
+            for key, where in SUMMARY_KEYS:
+                per_seed[key].append(_figure(report, phenomena, where))
+        summary["variants"][name] = {
+            "seeds": [p.stem.rsplit("_s", 1)[1] for p in paths],
+            "mean": {key: _mean(values) for key, values in per_seed.items()},
+            "per_seed": per_seed,
+        }
+    if baseline not in summary["variants"]:
+        raise DataFormatError(Errors.E761.format(baseline=baseline, names=sorted(variants)))
+    base = summary["variants"][baseline]["mean"]
+    for name, variant in summary["variants"].items():
+        variant["delta"] = {
+            key: (value - base[key]) if value is not None and base[key] is not None else None
+            for key, value in variant["mean"].items()
+        }
+    return summary

@@ -1,0 +1,62 @@
+"""summarize-ablation, its section of the results page, and refined-box rows of evaluate."""
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from mcr_spacy.cli import app
+from mcr_spacy.cli.write_docs import results_page
+from mcr_spacy.errors import DataFormatError
+from mcr_spacy.scoring.ablation import summarize_variants
+
+from .test_evaluate import _run, setup  # noqa: F401  (the fixture)
+
+
+def write_run(folder, prefix, seed, acc, held_out):
+    (folder / f"{prefix}_s{seed}.json").write_text(json.dumps({"grounding_acc": acc, "grounding_acc_refined": acc - 0.01, "coref_conll_f": 0.9}))
+    (folder / f"{prefix}_s{seed}_phenomena.json").write_text(json.dumps({"with_image": {"held_out_category": {"grounding_acc": held_out}}}))
+
+
+def test_summary_means_over_seeds_and_differences(tmp_path):
+    for seed, (a, h) in enumerate([(0.70, 0.40), (0.74, 0.50)]):
+        write_run(tmp_path, "base", seed, a, h)
+    for seed, (a, h) in enumerate([(0.80, 0.60), (0.78, 0.62), (0.79, 0.61)]):
+        write_run(tmp_path, "loss", seed, a, h)
+    summary = summarize_variants(tmp_path, {"without": "base", "with": "loss"}, "without")
+    base, loss = summary["variants"]["without"], summary["variants"]["with"]
+    assert base["seeds"] == ["0", "1"] and loss["seeds"] == ["0", "1", "2"]
+    assert base["mean"]["grounding_acc"] == pytest.approx(0.72)
+    assert loss["delta"]["grounding_acc"] == pytest.approx(0.79 - 0.72)
+    assert loss["delta"]["held_out_grounding_acc"] == pytest.approx(0.61 - 0.45)
+    assert base["delta"]["grounding_acc"] == 0
+    page = results_page({"traces_ablation.json": summary}, "metrics")
+    assert "Mouse traces" in page and "79.00 (+7.00)" in page
+    with pytest.raises(DataFormatError, match=r"\[E760\]"):
+        summarize_variants(tmp_path, {"x": "nothing"}, "x")
+    with pytest.raises(DataFormatError, match=r"\[E761\]"):
+        summarize_variants(tmp_path, {"with": "loss"}, "without")
+
+
+def test_summarize_ablation_command(tmp_path):
+    write_run(tmp_path, "base", 0, 0.7, 0.4)
+    write_run(tmp_path, "loss", 0, 0.8, 0.6)
+    out = tmp_path / "out" / "summary.json"
+    args = ["summarize-ablation", str(tmp_path), str(out), "--variant", "a=base", "--variant", "b=loss", "--baseline", "a"]
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(out.read_text())
+    assert summary["variants"]["b"]["delta"]["grounding_acc"] == pytest.approx(0.1)
+    assert "provenance" in summary
+    result = CliRunner().invoke(app, args[:3] + ["--variant", "broken", "--baseline", "a"])
+    assert result.exit_code == 1 and "E762" in result.output
+
+
+def test_evaluate_reports_refined_boxes_beside_region_boxes(setup):  # noqa: F811
+    model, data, tmp = setup
+    out = tmp / "metrics.json"
+    result = _run(model, data, "--gold-mentions", "--output", out)
+    assert result.exit_code == 0, result.output
+    report = json.loads(out.read_text())
+    # The test component writes no refined boxes: every gold box is missed by them.
+    assert report["grounding_acc_refined"] == 0.0 and report["grounding_refined"]["total"] == report["grounding"]["total"]
+    assert "refined boxes" in result.output
