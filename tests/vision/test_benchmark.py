@@ -1,5 +1,9 @@
 """The region extraction part of the benchmark."""
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy
 from PIL import Image
@@ -28,10 +32,17 @@ def test_benchmark_vision_reports_each_stage(tmp_path):
     assert all(value > 0 for value in seconds.values())
     assert result["detect_and_features_s"] == seconds["detect"] + seconds["features"]
     assert result["image_size_mean"] == [100, 75] and result["n_images"] == 2
-    assert result["extra_memory_mb"] > 0
+    # in this process the weights may have been loaded (and freed) by other tests
+    assert result["extra_memory_mb"] >= 0
     out = tmp_path / "bench.json"
-    cli = CliRunner().invoke(app, ["benchmark", "--images", str(tmp_path), "--vision-only", "--repeats", "1", "-o", str(out)])
-    assert cli.exit_code == 0, cli.output
-    assert json.loads(out.read_text())["vision"]["n_images"] == 2
+    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[2]))
+    subprocess.run(
+        [sys.executable, "-m", "mcr_spacy", "benchmark", "--images", str(tmp_path), "--vision-only",
+         "--repeats", "1", "-o", str(out)],
+        check=True, env=env, capture_output=True,
+    )
+    report = json.loads(out.read_text())["vision"]
+    # a fresh process: loading the detector and the encoder takes memory
+    assert report["n_images"] == 2 and report["extra_memory_mb"] > 0
     cli = CliRunner().invoke(app, ["benchmark", "--vision-only"])
     assert cli.exit_code != 0 and "--images" in cli.output
