@@ -19,7 +19,6 @@ from ..errors import DataFormatError, Errors, MultimodalCorefError
 from ..scoring.metrics import coref_metrics, grounding_accuracy, mention_detection
 from ..scoring.scorer import evaluate_examples, flat_scores, gold_from_doc, predictions_from_doc, without_singletons
 from ..scoring.scorch_export import SCORCH_NOTE, ScorchError, run_scorch, scorch_command, write_scorch_dirs
-from ..scoring.scorer import box_grounding
 from ..annotation.clusters import get_cluster_groups
 from ..training.examples import make_predicted_doc
 from ..training.io import read_corpus
@@ -163,15 +162,14 @@ def _score_predictions(
     examples = [Example(pred, ref) for pred, ref in zip(predicted, references)]
     results = evaluate_examples(
         examples, span_cluster_prefix=prefix, mentions_key=key, gold_mentions_key=gold_mentions_key,
-        singletons=singletons,
+        singletons=singletons, refined_box_key="refined_box",
     )
     predictions = [predictions_from_doc(doc, prefix, key) for doc in predicted]
     report: Dict[str, Any] = dict(results["scores"])
     report["coref"] = results["coref"]
     report["mentions"] = results["mentions"]
     report["grounding"] = results["grounding"]
-    refined = box_grounding(examples, span_cluster_prefix=prefix, mentions_key=key, gold_mentions_key=gold_mentions_key)
-    report["grounding_refined"] = refined
+    refined = report["grounding_refined"] = results["grounding_refined"]
     report.update({f"{name}_refined": refined[k] for name, k in REFINED_KEYS})
     report["protocol"] = "gold mentions" if use_gold_mentions else "predicted mentions"
     report["singletons"] = singletons

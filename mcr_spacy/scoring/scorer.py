@@ -128,15 +128,21 @@ def evaluate_examples(
     gold_mentions_key: Optional[str] = GOLD_MENTIONS_KEY,
     box_key: str = "box",
     singletons: bool = True,
+    refined_box_key: Optional[str] = None,
 ) -> Dict[str, Any]:
     """Full results for examples: `{"coref": coref_metrics(...), "mentions":
     mention_detection(...), "grounding": grounding_accuracy(...), "scores":
     flat_scores(...)}`. Gold comes from `example.reference`, predictions from
     `example.predicted`. Without `singletons`, one-mention clusters of both
     are left out of the coreference and mention figures, as the CoNLL-2012
-    task scores OntoNotes (which annotates none, nor does VisPro)."""
-    gold_clusters, pred_clusters, gold_items, pred_boxes = [], [], [], []
+    task scores OntoNotes (which annotates none, nor does VisPro). With
+    `refined_box_key` (e.g. "refined_box", the box head's refined boxes),
+    `"grounding_refined"` scores those boxes by the same IoU rule over the
+    same gold boxes."""
+    gold_clusters, pred_clusters, gold_items, pred_boxes, refined_boxes = [], [], [], [], []
     for eg in examples:
+        if refined_box_key is not None:
+            refined_boxes.append(predictions_from_doc(eg.predicted, span_cluster_prefix, mentions_key, refined_box_key)[1])
         g_clusters, g_items = gold_from_doc(eg.reference, span_cluster_prefix, gold_mentions_key)
         p_clusters, p_boxes = predictions_from_doc(eg.predicted, span_cluster_prefix, mentions_key, box_key)
         gold_clusters.append(g_clusters if singletons else without_singletons(g_clusters))
@@ -145,35 +151,20 @@ def evaluate_examples(
         pred_boxes.append(p_boxes)
     coref = coref_metrics(gold_clusters, pred_clusters)
     grounding = grounding_accuracy(gold_items, pred_boxes)
-    return {
+    results = {
         "coref": coref,
         "mentions": mention_detection(gold_clusters, pred_clusters),
         "grounding": grounding,
         "scores": flat_scores(coref, grounding),
     }
+    if refined_box_key is not None:
+        results["grounding_refined"] = grounding_accuracy(gold_items, refined_boxes)
+    return results
 
 
 def without_singletons(clusters: List[List[Offsets]]) -> List[List[Offsets]]:
     """The clusters of more than one mention."""
     return [cluster for cluster in clusters if len(cluster) > 1]
-
-
-def box_grounding(
-    examples: Iterable[Example],
-    *,
-    span_cluster_prefix: str = CLUSTER_PREFIX,
-    mentions_key: Optional[str] = PREDICTED_MENTIONS_KEY,
-    gold_mentions_key: Optional[str] = GOLD_MENTIONS_KEY,
-    box_key: str = "refined_box",
-) -> Dict[str, Any]:
-    """`grounding_accuracy` of the boxes under `box_key` of each mention's
-    `span._.grounding` (default: the box head's refined boxes), by the same
-    IoU rule and over the same gold boxes as the region boxes."""
-    gold_items, pred_boxes = [], []
-    for eg in examples:
-        gold_items.append(gold_from_doc(eg.reference, span_cluster_prefix, gold_mentions_key)[1])
-        pred_boxes.append(predictions_from_doc(eg.predicted, span_cluster_prefix, mentions_key, box_key)[1])
-    return grounding_accuracy(gold_items, pred_boxes)
 
 
 @registry.scorers("mcr_spacy.multimodal_coref_scorer.v1")

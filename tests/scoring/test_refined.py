@@ -5,7 +5,7 @@ from spacy.tokens import SpanGroup
 from spacy.training import Example
 
 from mcr_spacy import annotate_gold
-from mcr_spacy.scoring.scorer import box_grounding, evaluate_examples
+from mcr_spacy.scoring.scorer import evaluate_examples
 
 TEXT = "A man holds a dog. He likes it."
 
@@ -30,10 +30,11 @@ def example():
 
 def test_refined_boxes_are_scored_by_the_same_rule_as_region_boxes():
     eg = example()
-    region = evaluate_examples([eg])["grounding"]
-    refined = box_grounding([eg])
+    results = evaluate_examples(iter([eg]), refined_box_key="refined_box")  # one pass: a generator will do
+    region, refined = results["grounding"], results["grounding_refined"]
     assert region["total"] == refined["total"] == 3
     assert region["acc"] == pytest.approx(2 / 3)  # dog, He
     assert refined["acc"] == pytest.approx(2 / 3)  # man, He
     assert refined["acc_pronoun"] == pytest.approx(1.0) and refined["acc_noun"] == pytest.approx(0.5)
-    assert box_grounding([eg], box_key="box") == region
+    assert evaluate_examples([eg], refined_box_key="box")["grounding_refined"] == region
+    assert "grounding_refined" not in evaluate_examples([eg])
