@@ -10,6 +10,7 @@ install_extensions()
 from .pipeline.component import MultimodalCoref  # noqa: E402
 from .training.corpus import MultimodalCorpus, SemiSupervisedCorpus  # noqa: E402
 from .training.callbacks import create_initialize_frozen  # noqa: E402,F401
+from .training.loggers import timed_console_logger  # noqa: E402,F401
 from .pipeline.mentions import create_noun_chunk_mentions, create_span_group_mentions  # noqa: E402
 from .ml.model import build_multimodal_coref_model  # noqa: E402
 from .scoring.metrics import coref_metrics, grounding_accuracy, mention_detection  # noqa: E402

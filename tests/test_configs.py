@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import spacy
+import srsly
 from spacy.tokens import DocBin
 
 from mcr_spacy.cli.evaluate import evaluate
@@ -39,10 +40,14 @@ def test_vispro_config_trains_and_scores(vispro_parts, config):
     subprocess.run(
         [sys.executable, "-m", "spacy", "train", str(ROOT / "configs" / config), "--output", str(out),
          "--paths.train", str(tmp / "train.spacy"), "--paths.dev", str(tmp / "dev.spacy"),
-         "--training.max_steps", "4", "--training.eval_frequency", "2"],
+         "--training.max_steps", "4", "--training.eval_frequency", "2", "--training.logger.path", str(out / "time.json")],
         check=True, env=env, capture_output=True,
     )
     nlp = spacy.load(out / "model-last")
+    timing = srsly.read_json(out / "time.json")
+    assert timing["steps"] == 4 and [e["step"] for e in timing["evaluations"]] == [0, 2, 4]
+    # the whole command outlasts its training loop: loading MiniLM comes first
+    assert timing["process_seconds"] > timing["loop_seconds"] > 0
     # a frozen transformer: its weights are the package's, not trained
     assert "transformer" in nlp.config["training"]["frozen_components"]
     gold = evaluate(nlp, dev_docs, use_gold_mentions=True)
