@@ -303,7 +303,11 @@ class MultimodalCorefModule(nn.Module):
         deltas = self.box_head(fused)
         embeddings = nn.functional.normalize(self.coref_head(fused).float(), dim=-1)
         if self.antecedents is not None and pairs is not None:
-            pair_inputs = dict(pairs, starts=starts, ends=ends)
+            # The token vectors as the encoder gave them (before any learned
+            # layer): their similarity is the encoder's, not re-learnt.
+            width = tokvecs.shape[1]
+            vectors = {"mean_vectors": pooled[:, :width], "last_vectors": pooled[:, 2 * width:3 * width]}
+            pair_inputs = dict(pairs, starts=starts, ends=ends, **{k: packing.pad(v.detach()) for k, v in vectors.items()})
             antecedents = packing.unpad(self.antecedents(packing.pad(mentions), mention_mask, pair_inputs, attention))
         else:
             antecedents = embeddings[:, :0]  # empty, but part of the graph for backward

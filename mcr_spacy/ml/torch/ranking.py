@@ -3,7 +3,9 @@
 pair features any coreference model uses (string and head match, word
 overlap, the pair of mention types that carries agreement in gender, number
 and animacy, mention and sentence distance, nesting, same speaker, and how
-much the two mentions' groundings agree)."""
+much the two mentions' groundings agree), plus how similar the two mentions'
+token vectors are (mean and last token): with a pretrained encoder that is
+what tells that "the police" and "the policemen" may corefer."""
 from typing import Dict
 
 import torch
@@ -16,6 +18,8 @@ from .packing import NEG_INF
 # distances 0, 1, 2, 3, 4-7, 8+ get one embedding each.
 DISTANCE_BUCKETS = (1, 2, 3, 4, 5, 8, 16, 32, 64)
 SENTENCE_BUCKETS = (0, 1, 2, 3, 4, 8)
+# Cosine similarities of token vectors, in steps of 0.1 from below 0 to 1.
+SIMILARITY_BUCKETS = tuple(round(0.1 * k, 1) for k in range(-1, 10))
 
 
 def bucketize(values: torch.Tensor, edges: tuple) -> torch.Tensor:
@@ -48,6 +52,9 @@ class AntecedentScorer(nn.Module):
         # same speaker: 0 = unknown, 1 = different, 2 = same
         self.speaker = nn.Embedding(3, hidden)
         self.grounding_agreement = nn.Parameter(torch.zeros(hidden))
+        # cosine of the mentions' mean token vectors, and of their last tokens
+        self.mean_similarity = nn.Embedding(len(SIMILARITY_BUCKETS), hidden)
+        self.last_similarity = nn.Embedding(len(SIMILARITY_BUCKETS), hidden)
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(hidden, 1)
         nn.init.zeros_(self.bilinear.weight)
@@ -81,6 +88,9 @@ class AntecedentScorer(nn.Module):
         known = (speakers[:, :, None] > 0) & (speakers[:, None, :] > 0)
         same = speakers[:, :, None] == speakers[:, None, :]
         hidden = hidden + self.speaker(known.long() * (1 + same.long()))
+        if "mean_vectors" in pairs:
+            hidden = hidden + self.mean_similarity(_similarity_buckets(pairs["mean_vectors"]))
+            hidden = hidden + self.last_similarity(_similarity_buckets(pairs["last_vectors"]))
         # How much the two mentions are grounded to the same real region.
         real = grounding[:, :, 1:].to(hidden.dtype)
         agree = torch.bmm(real, real.transpose(1, 2))
@@ -90,6 +100,12 @@ class AntecedentScorer(nn.Module):
         scores = scores.float().masked_fill(~valid, NEG_INF)
         dummy = scores.new_zeros((n_rows, n_slots, 1))
         return torch.cat([dummy, scores], dim=-1)
+
+
+def _similarity_buckets(vectors: torch.Tensor) -> torch.Tensor:
+    """[B, M, W] vectors -> [B, M, M] bucket of each pair's cosine similarity."""
+    unit = nn.functional.normalize(vectors.float(), dim=-1)
+    return bucketize(torch.bmm(unit, unit.transpose(1, 2)), SIMILARITY_BUCKETS)
 
 
 def _match(ids: torch.Tensor) -> torch.Tensor:
