@@ -7,7 +7,7 @@ from torch import nn
 from .packing import NEG_INF, Packing, pad_packed, padding_bias
 from .ranking import AntecedentScorer
 
-TRACE_SCALE = 20.0
+TRACE_SCALE = 100.0
 # Trace-region overlaps enter the grounding logits both as they are and as
 # log(1 + overlap / TRACE_EPS): the log part sets regions the pointer never
 # touched well apart from those it did, the linear part ranks the touched ones.
