@@ -151,10 +151,11 @@ def build_targets(
 
 
 class TraceSettings(NamedTuple):
-    """How mouse traces become grounding targets: `window` tokens either side
-    of a mention count, the overlaps' softmax `temperature`, the `min_overlap`
-    below which a trace points at nothing, and the traces' current
-    `reliability` (chance-corrected agreement with gold groundings, 0..1)."""
+    """How mouse traces become grounding targets: the largest pointer lag
+    `window` a doc's traces are read at, the overlaps' softmax `temperature`,
+    the `min_overlap` below which a trace points at nothing, and the traces'
+    current `reliability` (agreement with gold groundings beyond that of a
+    trace read at random moments, 0..1)."""
 
     window: int
     temperature: float
