@@ -1,14 +1,15 @@
 """`python -m mcr_spacy summarize-ablation`: variants of a setting over seeds."""
 from pathlib import Path
-from typing import List
+from typing import List, Optional
 
 import srsly
 import typer
+from spacy.vocab import Vocab
 from wasabi import msg
 
 from ..errors import Errors, MultimodalCorefError
-from ..scoring.ablation import SUMMARY_KEYS, summarize_variants
-from ..training.io import write_bytes_atomic
+from ..scoring.ablation import SUMMARY_KEYS, single_region_ceiling, summarize_variants
+from ..training.io import read_corpus, write_bytes_atomic
 from ._util import app, format_percent, guard_outputs
 from .write_docs import provenance
 
@@ -19,20 +20,26 @@ def summarize_ablation_cli(
     output_path: Path = typer.Argument(..., help="Output JSON summary (written atomically)."),
     variants: List[str] = typer.Option(..., "--variant", help="name=prefix of a variant; repeat for each, baseline included."),
     baseline: str = typer.Option(..., "--baseline", help="Name of the variant the others are compared with."),
+    ceiling_corpus: Optional[Path] = typer.Option(None, "--ceiling-corpus", help="The test corpus (.spacy, gold clusters with boxes and regions): also record the best grounding accuracy one region per mention can reach on it."),
 ) -> None:
     """Summarise an ablation: per variant, the mean over its seeds of grounding
     accuracy (region and refined boxes), CoNLL F1 and grounding accuracy on
     held-out-category boxes (from the phenomena reports), with the per-seed
-    values and the difference from the baseline."""
+    values, their standard deviation and the difference from the baseline;
+    with --ceiling-corpus, also the single-region ceiling of grounding
+    accuracy on that corpus."""
     pairs = {}
     for value in variants:
         name, sep, prefix = value.partition("=")
         if not sep or not name.strip() or not prefix.strip():
             msg.fail(Errors.E762.format(value=value), exits=1)
         pairs[name.strip()] = prefix.strip()
-    guard_outputs([output_path], [metrics_dir])
+    guard_outputs([output_path], [metrics_dir] + ([ceiling_corpus] if ceiling_corpus else []))
     try:
         summary = summarize_variants(metrics_dir, pairs, baseline)
+        if ceiling_corpus is not None:
+            docs = read_corpus(ceiling_corpus, Vocab(), what="--ceiling-corpus")
+            summary["grounding_ceiling"] = {"corpus": str(ceiling_corpus), "single_region": single_region_ceiling(docs)}
     except MultimodalCorefError as err:
         msg.fail(str(err), exits=1)
     summary["provenance"] = provenance()
@@ -44,4 +51,6 @@ def summarize_ablation_cli(
             *(f"{format_percent(variant['mean'][key])} ({format_percent(variant['delta'][key], sign=True)})" for key, _ in SUMMARY_KEYS),
         ))
     msg.table(rows, header=("variant", "seeds", *(key for key, _ in SUMMARY_KEYS)))
+    if summary.get("grounding_ceiling"):
+        msg.info(f"One region per mention can reach {format_percent(summary['grounding_ceiling']['single_region'])} grounding accuracy on {ceiling_corpus}")
     msg.good(f"Wrote {output_path}")

@@ -158,11 +158,14 @@ def build_multimodal_coref_model(
         `initialize` and saved with the model.
     mixed_precision, grad_scaler: passed to the PyTorch shim (as by PyTorchWrapper_v2).
     trace_grounding: add the overlap of each region with the narrator's mouse
-        trace during the mention (`doc._.trace_boxes`), with a learned weight,
-        to the mention's grounding logits. Off by default; a doc without
-        traces gets exactly the logits it gets without this option.
-    trace_window: tokens either side of a mention whose trace counts too (the
-        pointer lags or leads the words); also used by the trace loss.
+        trace during the mention (`doc._.trace_boxes`), as it is and as a
+        log, with learned weights, to the mention's grounding logits. Off by
+        default; a doc without traces gets exactly the logits it gets
+        without this option.
+    trace_window: the largest pointer lag, in tokens, that a doc's traces
+        are read at (the pointer lags or leads the words by about the same
+        over a narration; the lag is chosen per doc); also used by the
+        trace loss.
     """
     if hidden_width % n_heads != 0:
         raise ConfigError(Errors.E110.format(hidden_width=hidden_width, n_heads=n_heads))

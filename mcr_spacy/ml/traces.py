@@ -4,8 +4,13 @@ narrator's pointer while a mention was spoken.
 `doc._.trace_boxes` holds one row per token, float32 `[len(doc), 5]`: the
 normalised `x1, y1, x2, y2, area` box of the mouse trace while the token was
 spoken, all zeros where the trace has no point then (punctuation, pauses).
-Narrators point a little before or after they speak, so a mention's trace is
-read over its tokens and `window` tokens either side.
+Narrators point a little before or after they speak, by about the same lag
+over a whole narration (Localized Narratives align words and pointer by
+utterance timing, not per word). So a doc's traces are read at the one lag
+of -window..window tokens under which its mentions' traces fall most
+squarely on detected regions, and a mention's trace is that of its own
+tokens at that lag: reading a window of tokens either side instead blurs it
+with the pointer's drift between things.
 """
 from typing import List, Optional, Sequence
 
@@ -32,9 +37,10 @@ def mention_trace_overlap(
     trace: Optional[numpy.ndarray], mentions: numpy.ndarray, region_boxes: numpy.ndarray, window: int
 ) -> numpy.ndarray:
     """`[n_mentions, R]` overlap of each mention's trace with each region: the
-    mean IoU of the region with the trace boxes of the mention's tokens and of
-    `window` tokens either side (tokens without a trace point are left out;
-    0 where none has one, and everywhere when `trace` is None).
+    mean IoU of the region with the trace boxes of the mention's tokens, read
+    at the doc's lag (`trace_lag`, within -window..window tokens; tokens
+    without a trace point are left out; 0 where none has one, and everywhere
+    when `trace` is None).
 
     trace: per-token boxes `[T, 5]` (normalised); mentions: `[n, 2]` token
     offsets (end exclusive); region_boxes: normalised `[R, 4+]`."""
@@ -42,19 +48,37 @@ def mention_trace_overlap(
     n, n_regions = len(mentions), len(region_boxes)
     if trace is None or n == 0 or n_regions == 0:
         return numpy.zeros((n, n_regions), dtype="float32")
-    starts = numpy.clip(mentions[:, 0] - window, 0, len(trace))
-    ends = numpy.clip(mentions[:, 1] + window, 0, len(trace))
-    # Only the tokens with a trace point that some mention's window covers.
-    covered = numpy.zeros((len(trace) + 1,), dtype="int64")
-    numpy.add.at(covered, starts, 1)
-    numpy.add.at(covered, ends, -1)
-    used = numpy.nonzero((numpy.cumsum(covered[:-1]) > 0) & (trace[:, 2:4].max(axis=1) > 0))[0]
-    if len(used) == 0:
+    has_point = trace[:, 2:4].max(axis=1) > 0
+    if not has_point.any():
         return numpy.zeros((n, n_regions), dtype="float32")
-    iou = _iou(trace[used, :4], numpy.asarray(region_boxes, dtype="float32")[:, :4])
-    in_window = ((used[None, :] >= starts[:, None]) & (used[None, :] < ends[:, None])).astype("float32")
-    counts = in_window.sum(axis=1, keepdims=True)
-    return (in_window @ iou / numpy.maximum(counts, 1)).astype("float32")
+    iou = _iou(trace[:, :4], numpy.asarray(region_boxes, dtype="float32")[:, :4])
+    best, best_score = None, -1.0
+    for lag in sorted(range(-window, window + 1), key=abs):
+        overlap = _overlap_at_lag(iou, has_point, mentions, lag)
+        score = float(overlap.max(axis=1).mean())
+        if score > best_score + 1e-6:  # ties keep the smaller lag
+            best, best_score = overlap, score
+    return best
+
+
+def _overlap_at_lag(iou: numpy.ndarray, has_point: numpy.ndarray, mentions: numpy.ndarray, lag: int) -> numpy.ndarray:
+    """`[n, R]` mean of the per-token IoUs `iou` `[T, R]` over each mention's
+    tokens shifted by `lag` (the pointer `lag` tokens late), tokens with a
+    trace point only."""
+    starts = numpy.clip(mentions[:, 0] + lag, 0, len(iou))
+    ends = numpy.clip(mentions[:, 1] + lag, 0, len(iou))
+    tokens = numpy.arange(len(iou))
+    in_span = (tokens[None, :] >= starts[:, None]) & (tokens[None, :] < ends[:, None]) & has_point[None, :]
+    in_span = in_span.astype("float32")
+    counts = in_span.sum(axis=1, keepdims=True)
+    return (in_span @ iou / numpy.maximum(counts, 1)).astype("float32")
+
+
+def point_regions(points: numpy.ndarray, region_boxes: numpy.ndarray) -> numpy.ndarray:
+    """`[P]` index of the region each trace box `[P, 4+]` overlaps most."""
+    if len(points) == 0 or len(region_boxes) == 0:
+        return numpy.zeros((0,), dtype="int64")
+    return _iou(numpy.asarray(points, dtype="float32")[:, :4], numpy.asarray(region_boxes, dtype="float32")[:, :4]).argmax(axis=1)
 
 
 def _iou(a: numpy.ndarray, b: numpy.ndarray) -> numpy.ndarray:
@@ -100,8 +124,9 @@ def trace_target(overlap: numpy.ndarray, temperature: float, min_overlap: float)
 def chance_corrected_agreement(agree: float, chance: float, n: float) -> Optional[float]:
     """How much better than chance the trace picks an acceptable region:
     `(agree - chance) / (n - chance)` clipped to [0, 1], from the counts
-    summed over labelled mentions (`chance`: the sum of 1 / regions); None
-    when there is nothing to count."""
+    summed over labelled mentions (`chance`: the agreement expected of a
+    trace read at random moments, see `trace_agreement_counts`); None when
+    there is nothing to count."""
     if n <= 0 or n - chance <= 0:
         return None
     return float(min(1.0, max(0.0, (agree - chance) / (n - chance))))

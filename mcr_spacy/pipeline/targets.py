@@ -13,7 +13,7 @@ from ..annotation.clusters import get_clusters
 from ..annotation.gold import doc_name
 from ..errors import AlignmentError, ConfigError, Errors
 from ..ml.model import CorefOutputs, Targets
-from ..ml.traces import doc_trace_boxes, mention_trace_overlap, trace_target
+from ..ml.traces import doc_trace_boxes, mention_trace_overlap, point_regions, trace_target
 from .decoding import grounding_probs, similarities
 
 GoldByMention = Dict[Tuple[int, int], Tuple[int, Any]]
@@ -151,10 +151,11 @@ def build_targets(
 
 
 class TraceSettings(NamedTuple):
-    """How mouse traces become grounding targets: `window` tokens either side
-    of a mention count, the overlaps' softmax `temperature`, the `min_overlap`
-    below which a trace points at nothing, and the traces' current
-    `reliability` (chance-corrected agreement with gold groundings, 0..1)."""
+    """How mouse traces become grounding targets: the largest pointer lag
+    `window` a doc's traces are read at, the overlaps' softmax `temperature`,
+    the `min_overlap` below which a trace points at nothing, and the traces'
+    current `reliability` (agreement with gold groundings beyond that of a
+    trace read at random moments, 0..1)."""
 
     window: int
     temperature: float
@@ -194,8 +195,9 @@ def add_trace_targets(
         has_target = soft.any(axis=1)
         best = 1 + overlap.argmax(axis=1)
         if ground_mask[rows].any():  # labelled: measure, do not train on it
-            measured = ground_mask[rows] & has_target
-            counts += [ground_target[rows][measured, best[measured]].astype(bool).sum(), measured.sum() / len(regions), measured.sum()]
+            counts += trace_agreement_counts(
+                trace, regions.normalized_boxes(), ground_target[rows], ground_mask[rows] & has_target, best
+            )
             continue
         if not has_target.any():
             continue
@@ -208,6 +210,27 @@ def add_trace_targets(
         target[rows, 1 : 1 + soft.shape[1]] = soft * has_target[:, None]
         mask[rows] = has_target
     return target, mask, counts
+
+
+def trace_agreement_counts(
+    trace: numpy.ndarray, region_boxes: numpy.ndarray, ground_target: numpy.ndarray,
+    measured: numpy.ndarray, best: numpy.ndarray,
+) -> numpy.ndarray:
+    """`[agree, chance, n]` over a labelled doc's `measured` mentions: how
+    often the region their trace points at most (`best`, a column of
+    `ground_target`) is a gold one, and how often it would be if the trace
+    were read at a random moment of the same narration (the region each
+    trace point overlaps most, averaged over the points). So a trace that
+    points at the things of the image but not when they are named (pure
+    timing noise) agrees at chance, whatever the doc's regions."""
+    if not measured.any():
+        return numpy.zeros((3,), dtype="float64")
+    acceptable = ground_target[measured] > 0
+    agree = acceptable[numpy.arange(len(acceptable)), best[measured]].sum()
+    points = trace[trace[:, 2:4].max(axis=1) > 0, :4]
+    point_best = 1 + point_regions(points, region_boxes)
+    chance = acceptable[:, point_best].mean(axis=1).sum() if len(point_best) else 0.0
+    return numpy.asarray([agree, chance, measured.sum()], dtype="float64")
 
 
 def gold_antecedents(

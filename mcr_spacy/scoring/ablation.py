@@ -2,11 +2,17 @@
 and evaluated on the same test set, as means with their per-seed values and
 their difference from a baseline variant."""
 import re
+import statistics
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence
 
+import numpy
 import srsly
+from spacy.tokens import Doc
 
+from ..annotation.boxes import box_iou
+from ..annotation.clusters import get_clusters
+from ..defaults import CLUSTER_PREFIX, IOU_THRESHOLD
 from ..errors import DataFormatError, Errors
 
 # The figures summarised: (name, where in the evaluation report or, for
@@ -22,6 +28,11 @@ SUMMARY_KEYS = (
 def _mean(values: Sequence[Optional[float]]) -> Optional[float]:
     found = [v for v in values if v is not None]
     return sum(found) / len(found) if found else None
+
+
+def _std(values: Sequence[Optional[float]]) -> Optional[float]:
+    found = [v for v in values if v is not None]
+    return statistics.stdev(found) if len(found) > 1 else None
 
 
 def _figure(report: Dict[str, Any], phenomena: Optional[Dict[str, Any]], where: str) -> Optional[float]:
@@ -69,6 +80,7 @@ def summarize_variants(metrics_dir: Path, variants: Dict[str, str], baseline: st
         summary["variants"][name] = {
             "seeds": [p.stem.rsplit("_s", 1)[1] for p in paths],
             "mean": {key: _mean(values) for key, values in per_seed.items()},
+            "std": {key: _std(values) for key, values in per_seed.items()},
             "per_seed": per_seed,
         }
     if baseline not in summary["variants"]:
@@ -80,3 +92,27 @@ def summarize_variants(metrics_dir: Path, variants: Dict[str, str], baseline: st
             for key, value in variant["mean"].items()
         }
     return summary
+
+
+def single_region_ceiling(docs: Iterable[Doc], prefix: str = CLUSTER_PREFIX) -> Optional[float]:
+    """The best grounding accuracy a model that grounds each mention to one
+    detected region can reach on `docs` (gold clusters with boxes, and
+    `doc._.image_regions`): per gold mention, the most of its gold boxes one
+    region matches (IoU >= the evaluation threshold, inclusive pixels), over
+    all gold boxes. A mention with several gold boxes ("two men") can be
+    right for one of them only, unless its boxes overlap. None when there is
+    no gold box."""
+    reachable = total = 0
+    for doc in docs:
+        regions = doc._.image_regions
+        for cluster in get_clusters(doc, prefix):
+            for span in cluster:
+                boxes = (span._.grounding or {}).get("boxes") if isinstance(span._.grounding, dict) else None
+                if not boxes:
+                    continue
+                boxes = numpy.asarray(list(boxes), dtype="float32").reshape((-1, 4))
+                total += len(boxes)
+                if regions is not None and len(regions):
+                    hits = box_iou(boxes, regions.boxes, inclusive=True) >= IOU_THRESHOLD
+                    reachable += int(hits.sum(axis=0).max())
+    return reachable / total if total else None

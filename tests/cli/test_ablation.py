@@ -29,6 +29,8 @@ def test_summary_means_over_seeds_and_differences(tmp_path):
     assert loss["delta"]["grounding_acc"] == pytest.approx(0.79 - 0.72)
     assert loss["delta"]["held_out_grounding_acc"] == pytest.approx(0.61 - 0.45)
     assert base["delta"]["grounding_acc"] == 0
+    assert base["std"]["grounding_acc"] == pytest.approx(0.0282843, abs=1e-6)
+    assert loss["std"]["held_out_grounding_acc"] == pytest.approx(0.01)
     page = results_page({"traces_ablation.json": summary}, "metrics")
     assert "Mouse traces" in page and "79.00 (+7.00)" in page
     with pytest.raises(DataFormatError, match=r"\[E760\]"):
@@ -60,3 +62,24 @@ def test_evaluate_reports_refined_boxes_beside_region_boxes(setup):  # noqa: F81
     # The test component writes no refined boxes: every gold box is missed by them.
     assert report["grounding_acc_refined"] == 0.0 and report["grounding_refined"]["total"] == report["grounding"]["total"]
     assert "refined boxes" in result.output
+
+
+def test_single_region_ceiling_counts_one_box_per_mention_with_several():
+    import numpy
+    import spacy
+
+    from mcr_spacy import ImageRegions
+    from mcr_spacy.scoring.ablation import single_region_ceiling
+
+    nlp = spacy.blank("en")
+    doc = nlp("two men and a dog")
+    boxes = numpy.asarray([[0, 0, 40, 90], [50, 0, 90, 90], [0, 100, 30, 130]], dtype="float32")
+    doc._.image_regions = ImageRegions(boxes=boxes, labels=["man", "man", "dog"], image_size=(100, 140))
+    men, dog = doc[0:2], doc[3:5]
+    men._.grounding = {"boxes": [[0, 0, 40, 90], [50, 0, 90, 90]]}
+    dog._.grounding = {"boxes": [[60, 100, 90, 130]]}  # no region matches it
+    doc.spans["coref_clusters_1"] = [men]
+    doc.spans["coref_clusters_2"] = [dog]
+    # one region per mention: one of the two men's boxes, not the dog's
+    assert single_region_ceiling([doc]) == pytest.approx(1 / 3)
+    assert single_region_ceiling([nlp("nothing here")]) is None

@@ -41,6 +41,22 @@ def test_window_reads_a_late_pointer():
     assert overlap[0].argmax() == 1 and overlap[0, 1] == pytest.approx(1.0)
 
 
+def test_the_whole_narration_is_read_at_one_lag():
+    # Two things named back to back (tokens 1 and 2), the pointer one token
+    # late throughout: read at lag 1, each mention gets its own thing alone,
+    # where a window around each would mix the two.
+    trace = trace_of([None, None, LEFT, RIGHT])
+    mentions = numpy.asarray([[1, 2], [2, 3]])
+    overlap = mention_trace_overlap(trace, mentions, REGIONS, window=1)
+    numpy.testing.assert_allclose(overlap, [[1.0, 0.0], [0.0, 1.0]])
+    # An early pointer likewise; and a pointer on time stays at lag 0 even
+    # when another lag fits as well (token 0 repeats token 1's box).
+    early = trace_of([LEFT, RIGHT, None, None])
+    numpy.testing.assert_allclose(mention_trace_overlap(early, mentions, REGIONS, window=1), [[1.0, 0.0], [0.0, 1.0]])
+    on_time = trace_of([LEFT, LEFT, RIGHT, None])
+    numpy.testing.assert_allclose(mention_trace_overlap(on_time, mentions, REGIONS, window=1), [[1.0, 0.0], [0.0, 1.0]])
+
+
 def test_no_trace_or_no_regions_gives_zeros_of_the_right_shape():
     mentions = numpy.asarray([[0, 1], [1, 2]])
     assert mention_trace_overlap(None, mentions, REGIONS, 1).shape == (2, 2)

@@ -2,6 +2,7 @@
 conflicts with the teacher, and the trace-overlap grounding feature."""
 import numpy
 import pytest
+import torch
 from spacy.language import Language
 from spacy.training import Example
 
@@ -44,6 +45,14 @@ def add_traces(examples, point_at=None, seed=0):
             trace[start:end] = boxes[region]
         doc._.trace_boxes = trace
         eg.reference._.trace_boxes = trace
+
+
+def shuffle_traces(examples, seed=0):
+    """Each doc's trace points in a random order (as `shuffle-traces`)."""
+    rng = numpy.random.default_rng(seed)
+    for eg in examples:
+        trace = eg.predicted._.trace_boxes
+        eg.predicted._.trace_boxes = eg.reference._.trace_boxes = trace[rng.permutation(len(trace))]
 
 
 def unlabelled(examples):
@@ -120,6 +129,15 @@ def test_reliability_is_measured_on_labelled_mentions():
     add_traces(examples, point_at=lambda region, n, rng: (region + 1) % n)
     train(nlp, examples, steps=2)
     assert nlp.get_pipe("multimodal_coref").trace_reliability == 0.0
+    # Traces that point at the named things, but at random moments (each
+    # doc's trace points in a random order, as the shuffled control): about
+    # as good as a trace read at random, so worth (almost) nothing.
+    nlp = coref_nlp(trace_weight=1.0)
+    examples = make_examples(nlp, n=8)
+    add_traces(examples)
+    shuffle_traces(examples)
+    train(nlp, examples, steps=2)
+    assert nlp.get_pipe("multimodal_coref").trace_reliability < 0.2
     # A fixed reliability is taken as it is.
     nlp = coref_nlp(trace_weight=1.0, trace_reliability=0.25)
     assert nlp.get_pipe("multimodal_coref").trace_reliability == 0.25
@@ -181,3 +199,31 @@ def test_shuffled_traces_neither_help_nor_hurt_much():
     without, _ = run(0.0)
     assert with_traces.get_pipe("multimodal_coref").trace_reliability < 0.5
     assert abs(grounding_accuracy(with_traces, labelled) - grounding_accuracy(without, labelled)) <= 0.1
+
+
+def test_feature_learns_a_smaller_weight_for_noise_traces():
+    """The feature's weights come from the gold groundings: traces that point
+    at the right regions are weighted up, traces in a random order down."""
+    def learned(shuffle):
+        nlp = coref_nlp(model=dict(FEATURE_MODEL), use_ema=False)
+        examples = make_examples(nlp, n=8)
+        add_traces(examples)
+        if shuffle:
+            shuffle_traces(examples)
+        train(nlp, examples, steps=30)
+        return trace_logit_gap(nlp)
+
+    nlp = coref_nlp(model=dict(FEATURE_MODEL))
+    nlp.initialize(lambda: make_examples(nlp, n=2))
+    start = trace_logit_gap(nlp)
+    real, noise = learned(False), learned(True)
+    assert noise < start < real
+
+
+def trace_logit_gap(nlp):
+    """How much the trace feature favours a region the trace overlaps by 0.6
+    over one it does not touch."""
+    module = nlp.get_pipe("multimodal_coref").model.get_ref("torch").shims[0]._model
+    with torch.no_grad():
+        logits = module.trace_logits(torch.tensor([[[0.0, 0.1, 0.6]]]))[0, 0]
+    return float(logits[2] - logits[0])

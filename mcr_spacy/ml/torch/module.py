@@ -7,7 +7,12 @@ from torch import nn
 from .packing import NEG_INF, Packing, pad_packed, padding_bias
 from .ranking import AntecedentScorer
 
-TRACE_SCALE = 20.0
+TRACE_SCALE = 100.0
+# Trace-region overlaps enter the grounding logits both as they are and as
+# log(1 + overlap / TRACE_EPS): the log part sets regions the pointer never
+# touched well apart from those it did, the linear part ranks the touched ones.
+TRACE_EPS = 0.05
+TRACE_INIT = (5.0, 1.0)
 
 class Attention(nn.Module):
     """Multi-head attention of queries over keys with a key-padding bias,
@@ -219,15 +224,25 @@ class MultimodalCorefModule(nn.Module):
         # then reaches grounding.
         self.itc_grounding = nn.Parameter(torch.full((1,), 5.0)) if itc_grounding else None
         # Optionally the mention's trace-region overlap joins the grounding
-        # logits, with a learned weight (0 overlap, e.g. no trace: no change),
-        # stored divided by TRACE_SCALE so that it learns at the pace of a
-        # logit rather than of one weight among thousands (it starts at 5).
-        self.trace_grounding = nn.Parameter(torch.full((1,), 5.0 / TRACE_SCALE)) if trace_grounding else None
+        # logits (`trace_logits`; 0 overlap, e.g. no trace: no change), with
+        # learned weights stored divided by TRACE_SCALE so that they learn at
+        # the pace of a logit rather than of one weight among thousands.
+        self.trace_grounding = None
+        if trace_grounding:
+            self.trace_grounding = nn.Parameter(torch.tensor(TRACE_INIT) / TRACE_SCALE)
         # Mention ranking (`antecedent_width` > 0): each mention scores the
         # earlier mentions of its row and a "new entity" dummy.
         self.antecedents = None
         if antecedent_width:
             self.antecedents = AntecedentScorer(width, antecedent_width, n_mention_types, dropout)
+
+    def trace_logits(self, overlap: torch.Tensor) -> torch.Tensor:
+        """The trace's part of the grounding logits of each region, from the
+        mentions' trace-region overlaps `[B, M, R]`: learned weights on the
+        overlap and on log(1 + overlap / TRACE_EPS); exactly 0 where the
+        overlap is 0 (no trace, or a trace away from the region)."""
+        weights = self.trace_grounding * TRACE_SCALE
+        return overlap * weights[0] + torch.log1p(overlap / TRACE_EPS) * weights[1]
 
     def pool_mentions(self, tokvecs, starts, ends):
         """Mean of each mention's tokens, with its first and last token vectors.
@@ -294,8 +309,7 @@ class MultimodalCorefModule(nn.Module):
             itc_logits = torch.bmm(packing.pad(text_space), region_space.transpose(1, 2)) * self.itc_grounding
             logits = logits + nn.functional.pad(itc_logits, (1, 0))
         if self.trace_grounding is not None and trace_overlap is not None:
-            trace_logits = trace_overlap.to(logits.dtype) * (self.trace_grounding * TRACE_SCALE)
-            logits = logits + nn.functional.pad(trace_logits, (1, 0))
+            logits = logits + nn.functional.pad(self.trace_logits(trace_overlap.to(logits.dtype)), (1, 0))
         logits = logits.masked_fill(region_pad.unsqueeze(1), NEG_INF)
         attention = torch.softmax(logits.float(), dim=-1).to(regions.dtype)
         grounded = packing.unpad(torch.bmm(attention, regions))
