@@ -107,3 +107,17 @@ def ranking_nlp_with_width(width):
     model.update({"@architectures": "mcr_spacy.MultimodalCoref.v2", "antecedent_width": width})
     nlp.add_pipe("multimodal_coref", config={"model": model})
     return nlp
+
+
+def test_token_vector_similarity_buckets():
+    torch = pytest.importorskip("torch")
+    from mcr_spacy.ml.torch.ranking import SIMILARITY_BUCKETS, _similarity_buckets
+
+    vectors = torch.tensor([[[1.0, 0.0], [2.0, 0.0], [0.0, 3.0], [-1.0, 0.0], [1.0, 1.0]]])
+    buckets = _similarity_buckets(vectors)[0]
+    top = len(SIMILARITY_BUCKETS) - 1
+    assert buckets[0, 1] == top and buckets[0, 0] == top  # same direction, any length
+    assert buckets[0, 2] == SIMILARITY_BUCKETS.index(0.0)  # orthogonal
+    assert buckets[0, 3] == 0  # opposite: below every edge but the first
+    assert buckets[0, 4] == SIMILARITY_BUCKETS.index(0.7)  # cos 45° = 0.707
+    assert torch.equal(buckets, buckets.T)
