@@ -23,7 +23,7 @@ def summarize_ablation_cli(
     ceiling_corpus: Optional[Path] = typer.Option(None, "--ceiling-corpus", help="The test corpus (.spacy, gold clusters with boxes and regions): also record the best grounding accuracy one region per mention can reach on it."),
 ) -> None:
     """Summarise an ablation: per variant, the mean over its seeds of grounding
-    accuracy (region and refined boxes), CoNLL F1 and grounding accuracy on
+    accuracy (region and refined boxes), box precision, CoNLL F1 and grounding accuracy on
     held-out-category boxes (from the phenomena reports), with the per-seed
     values, their standard deviation and the difference from the baseline;
     with --ceiling-corpus, also the single-region ceiling of grounding

@@ -20,6 +20,7 @@ from ..errors import DataFormatError, Errors
 SUMMARY_KEYS = (
     ("grounding_acc", "grounding_acc"),
     ("grounding_acc_refined", "grounding_acc_refined"),
+    ("grounding_box_precision", "grounding_box_precision"),
     ("coref_conll_f", "coref_conll_f"),
     ("held_out_grounding_acc", "phenomena:held_out_category"),
 )
