@@ -79,7 +79,7 @@ def test_single_region_ceiling_counts_one_box_per_mention_with_several():
     import spacy
 
     from mcr_spacy import ImageRegions
-    from mcr_spacy.scoring.ablation import single_region_ceiling
+    from mcr_spacy.scoring.ablation import region_ceilings, single_region_ceiling
 
     nlp = spacy.blank("en")
     doc = nlp("two men and a dog")
@@ -93,3 +93,5 @@ def test_single_region_ceiling_counts_one_box_per_mention_with_several():
     # one region per mention: one of the two men's boxes, not the dog's
     assert single_region_ceiling([doc]) == pytest.approx(1 / 3)
     assert single_region_ceiling([nlp("nothing here")]) is None
+    # several regions per mention: both men's boxes
+    assert region_ceilings([doc]) == {"single_region": pytest.approx(1 / 3), "several_regions": pytest.approx(2 / 3)}
