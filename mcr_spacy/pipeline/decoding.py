@@ -330,6 +330,20 @@ def check_multi_region_ratio(value: Any, where: str = "config") -> None:
         raise ConfigError(Errors.E780.format(value=value, where=where))
 
 
+def cluster_counts(counts: Sequence[Optional[int]], clusters: Sequence[Sequence[int]]) -> List[Optional[int]]:
+    """A doc's mention `counts` (see `mention_counts`) where a plural of
+    unknown count ("they") takes the number of its cluster's first mention
+    that gives one ("two boys ... they")."""
+    found = list(counts)
+    for cluster in clusters:
+        numbers = [counts[j] for j in cluster if counts[j] is not None and counts[j] > 1]
+        if numbers:
+            for j in cluster:
+                if found[j] is None:
+                    found[j] = numbers[0]
+    return found
+
+
 def mention_counts(docs: Sequence[Doc], mentions: Sequence[Sequence[Tuple[int, int]]]) -> List[Optional[int]]:
     """How many things each mention (of all docs, in order) refers to: see
     `referent_count`."""
@@ -368,10 +382,6 @@ def decode(
     # is 0, so one softmax over the batch equals each doc's own.
     probs = grounding_probs(ops.to_numpy(outputs.ground_logits), dtype="float32")
     regions = get_doc_values(docs, "image_regions")
-    counts = mention_counts(docs, mentions) if multi_region_ratio is not None else None
-    groundings = ground_mentions(
-        regions, outputs.lengths, probs, ops.to_numpy(outputs.box_deltas), multi_region_ratio, counts
-    )
     sims = batch_similarities(embeddings, probs, outputs.lengths, outputs.n_regions, agreement_weight)
     ranking = outputs.antecedent_scores.shape[1] > 0
     if ranking:
@@ -380,6 +390,15 @@ def decode(
         clusters = [cluster_by_antecedents(scores, threshold) for scores in ranked]
     else:
         clusters = cluster_many(linkage, sims, outputs.lengths, threshold)
+    counts = None
+    if multi_region_ratio is not None:
+        counts = [
+            count for doc, doc_mentions, doc_clusters in zip(docs, mentions, clusters)
+            for count in cluster_counts(mention_counts([doc], [doc_mentions]), doc_clusters)
+        ]
+    groundings = ground_mentions(
+        regions, outputs.lengths, probs, ops.to_numpy(outputs.box_deltas), multi_region_ratio, counts
+    )
     predictions = []
     for i, (doc_mentions, rows) in enumerate(zip(mentions, outputs.doc_slices())):
         n = len(doc_mentions)

@@ -116,3 +116,11 @@ def test_saved_bad_ratio_is_refused(trained, tmp_path):
     srsly.write_json(path, {**srsly.read_json(path), "multi_region_ratio": 2.0})
     with pytest.raises(ConfigError, match=r"\[E780\]"):
         coref_nlp().get_pipe("multimodal_coref").from_disk(tmp_path / "coref", exclude=["vocab", "model"])
+
+
+def test_plural_of_unknown_count_takes_its_cluster_number():
+    from mcr_spacy.pipeline.decoding import cluster_counts
+
+    # "two boys" (2), "a dog" (1), "they" (None) coreferent with the boys, "them" alone.
+    assert cluster_counts([2, 1, None, None], [[0, 2], [1], [3]]) == [2, 1, 2, None]
+    assert cluster_counts([None, 1], [[0, 1]]) == [None, 1]
