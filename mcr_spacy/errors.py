@@ -153,6 +153,10 @@ class Errors(metaclass=ErrorsWithCodes):
             "Write it with convert-ln or attach-traces, which align traces to tokens.")
     E181 = ("{name} must be {rule}, got {value!r}. Set it in [components.multimodal_coref] "
             "(or the model's section for trace_window).")
+    E780 = ("multi_region_ratio must be null (one region per mention) or a number in "
+            "(0, 1], got {value!r} (in {where}). Set it in [components.multimodal_coref]: "
+            "a plural mention is grounded to every region at least this share as "
+            "probable as its best one.")
     # -- end of pipeline --
 
     # E200-E299: training (corpus readers, .spacy files, distributed training)

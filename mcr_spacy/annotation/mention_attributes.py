@@ -32,6 +32,10 @@ PLURAL_WORDS = {
     "themselves", "these", "those", "both", "persons", "babies", "feet", "teeth", "geese",
     "mice", "police", "cattle", "sheep", "fish",
 }
+NUMBER_WORDS = {
+    "both": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
+    "eight": 8, "nine": 9, "ten": 10,
+}
 PRONOUN_CLASSES = {
     "he": "male", "him": "male", "his": "male", "himself": "male",
     "she": "female", "her": "female", "hers": "female", "herself": "female",
@@ -113,6 +117,20 @@ def semantic_features(span: Span) -> Tuple[str, bool]:
     else:
         cls = "neuter"
     return cls, is_plural(span, head)
+
+
+def referent_count(span: Span) -> Optional[int]:
+    """How many things a mention refers to: 1 when it is singular, the number
+    its words give ("two men", "both", "3 dogs"), else None (a plural of
+    unknown count, "they", "the boys")."""
+    if not semantic_features(span)[1]:
+        return 1
+    for word in words(span):
+        if word in NUMBER_WORDS:
+            return NUMBER_WORDS[word]
+        if word.isdigit() and int(word) > 1:
+            return int(word)
+    return None
 
 
 def compatible(pronoun: str, antecedent: Span) -> bool:

@@ -8,7 +8,7 @@ from spacy.vocab import Vocab
 from wasabi import msg
 
 from ..errors import Errors, MultimodalCorefError
-from ..scoring.ablation import SUMMARY_KEYS, single_region_ceiling, summarize_variants
+from ..scoring.ablation import SUMMARY_KEYS, region_ceilings, summarize_variants
 from ..training.io import read_corpus, write_bytes_atomic
 from ._util import app, format_percent, guard_outputs
 from .write_docs import provenance
@@ -20,14 +20,15 @@ def summarize_ablation_cli(
     output_path: Path = typer.Argument(..., help="Output JSON summary (written atomically)."),
     variants: List[str] = typer.Option(..., "--variant", help="name=prefix of a variant; repeat for each, baseline included."),
     baseline: str = typer.Option(..., "--baseline", help="Name of the variant the others are compared with."),
-    ceiling_corpus: Optional[Path] = typer.Option(None, "--ceiling-corpus", help="The test corpus (.spacy, gold clusters with boxes and regions): also record the best grounding accuracy one region per mention can reach on it."),
+    ceiling_corpus: Optional[Path] = typer.Option(None, "--ceiling-corpus", help="The test corpus (.spacy, gold clusters with boxes and regions): also record the best grounding accuracy one region, and several regions, per mention can reach on it."),
 ) -> None:
     """Summarise an ablation: per variant, the mean over its seeds of grounding
-    accuracy (region and refined boxes), CoNLL F1 and grounding accuracy on
+    accuracy (region and refined boxes), box precision, CoNLL F1 and grounding accuracy on
     held-out-category boxes (from the phenomena reports), with the per-seed
     values, their standard deviation and the difference from the baseline;
     with --ceiling-corpus, also the single-region ceiling of grounding
-    accuracy on that corpus."""
+    accuracy on that corpus, and the ceiling with several regions per
+    mention."""
     pairs = {}
     for value in variants:
         name, sep, prefix = value.partition("=")
@@ -39,7 +40,7 @@ def summarize_ablation_cli(
         summary = summarize_variants(metrics_dir, pairs, baseline)
         if ceiling_corpus is not None:
             docs = read_corpus(ceiling_corpus, Vocab(), what="--ceiling-corpus")
-            summary["grounding_ceiling"] = {"corpus": str(ceiling_corpus), "single_region": single_region_ceiling(docs)}
+            summary["grounding_ceiling"] = {"corpus": str(ceiling_corpus), **region_ceilings(docs)}
     except MultimodalCorefError as err:
         msg.fail(str(err), exits=1)
     summary["provenance"] = provenance()
@@ -52,5 +53,7 @@ def summarize_ablation_cli(
         ))
     msg.table(rows, header=("variant", "seeds", *(key for key, _ in SUMMARY_KEYS)))
     if summary.get("grounding_ceiling"):
-        msg.info(f"One region per mention can reach {format_percent(summary['grounding_ceiling']['single_region'])} grounding accuracy on {ceiling_corpus}")
+        ceiling = summary["grounding_ceiling"]
+        msg.info(f"One region per mention can reach {format_percent(ceiling['single_region'])} grounding accuracy on "
+                 f"{ceiling_corpus}, several regions per mention {format_percent(ceiling['several_regions'])}")
     msg.good(f"Wrote {output_path}")

@@ -169,6 +169,7 @@ def _score_predictions(
     report["coref"] = results["coref"]
     report["mentions"] = results["mentions"]
     report["grounding"] = results["grounding"]
+    report["grounding_box_precision"] = results["grounding"]["box_precision"]
     refined = report["grounding_refined"] = results["grounding_refined"]
     report.update({f"{name}_refined": refined[k] for name, k in REFINED_KEYS})
     report["protocol"] = "gold mentions" if use_gold_mentions else "predicted mentions"
@@ -204,6 +205,8 @@ def print_report(report: Dict[str, Any]) -> None:
         (label, _pct(report[key]), *(_pct(report["baselines"][b][key]) for b in ground_baselines))
         for label, key in (("overall", "grounding_acc"), ("nouns", "grounding_acc_noun"), ("pronouns", "grounding_acc_pronoun"))
     ]
+    rows.append(("box precision", _pct(report.get("grounding_box_precision")),
+                 *(_pct(report["baselines"][b]["grounding"].get("box_precision")) for b in ground_baselines)))
     msg.table(rows, header=("accuracy", "model", *ground_baselines), aligns=("l", "r", *("r" for _ in ground_baselines)))
     print_refined_table(report)
     if "vispro_pronouns" in report:
@@ -232,7 +235,10 @@ def print_report(report: Dict[str, Any]) -> None:
         msg.info(f"{scorch['n_files']} files per side; reproduce with: {scorch['command']}")
 
 
-REFINED_KEYS = (("grounding_acc", "acc"), ("grounding_acc_noun", "acc_noun"), ("grounding_acc_pronoun", "acc_pronoun"))
+REFINED_KEYS = (
+    ("grounding_acc", "acc"), ("grounding_acc_noun", "acc_noun"), ("grounding_acc_pronoun", "acc_pronoun"),
+    ("grounding_box_precision", "box_precision"),
+)
 
 
 def print_refined_table(report: Dict[str, Any]) -> None:
@@ -241,8 +247,9 @@ def print_refined_table(report: Dict[str, Any]) -> None:
     if "grounding_refined" not in report:
         return
     rows = [
-        (label, _pct(report[key]), _pct(report.get(f"{key}_refined")))
-        for label, key in (("overall", "grounding_acc"), ("nouns", "grounding_acc_noun"), ("pronouns", "grounding_acc_pronoun"))
+        (label, _pct(report.get(key)), _pct(report.get(f"{key}_refined")))
+        for label, key in (("overall", "grounding_acc"), ("nouns", "grounding_acc_noun"), ("pronouns", "grounding_acc_pronoun"),
+                           ("box precision", "grounding_box_precision"))
     ]
     msg.table(rows, header=("accuracy", "region boxes", "refined boxes"), aligns=("l", "r", "r"))
 
@@ -293,7 +300,10 @@ def evaluate_cli(
     Coreference figures (MUC, B3, CEAF-m, CEAF-e, BLANC, LEA, CoNLL) are pooled
     over documents as the CoNLL reference scorer pools them. Grounding accuracy
     counts one (mention, gold box) pair per gold box, correct when IoU >= 0.5
-    (inclusive pixels), for all mentions, nouns and pronouns. Baselines on the
+    (inclusive pixels), for all mentions, nouns and pronouns; a mention
+    grounded to several regions (span._.grounding["boxes"]) has each of its
+    boxes matched to one gold box at most, and box precision (the share of
+    predicted boxes matched) is reported beside accuracy. Baselines on the
     same mentions: all singletons, string match with pronoun rules, largest
     region, best-matching detector label. Docs with VisPro's pronoun annotation
     (doc._.pronoun_info, kept by convert-jsonlines) also get VisPro's pronoun

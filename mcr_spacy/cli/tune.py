@@ -8,7 +8,7 @@ from wasabi import msg
 from ..training.corpus import MultimodalCorpus
 from ..training.io import corpus_files, save_pipeline
 from ..errors import Errors, MultimodalCorefError
-from ..pipeline.tuning import tune_threshold
+from ..pipeline.tuning import tune_multi_region_ratio, tune_threshold
 from ..scoring.scorer import FLAT_KEYS
 from ._util import app, format_percent, guard_outputs, load_pipeline_or_exit
 
@@ -29,7 +29,10 @@ def tune_threshold_cli(
     """Choose the clustering linkage and threshold that maximise a score on
     development data (the model runs once; only the clustering is redone), and
     save the pipeline with them to OUTPUT, atomically (a temporary folder
-    renamed into place), leaving MODEL as it was."""
+    renamed into place), leaving MODEL as it was. When the component grounds
+    plural mentions to several regions (multi_region_ratio set), the ratio is
+    chosen too: the one with the best harmonic mean of grounding accuracy and
+    box precision on the same data."""
     if not (math.isfinite(start) and math.isfinite(stop) and math.isfinite(step)) or step <= 0 or start > stop \
             or (stop - start) / step + 1 > MAX_THRESHOLDS:
         msg.fail(Errors.E720.format(step=step, start=start, stop=stop, max_n=MAX_THRESHOLDS), exits=1)
@@ -48,6 +51,7 @@ def tune_threshold_cli(
     thresholds = [round(start + i * step, 6) for i in range(n)]
     try:
         best, table = tune_threshold(nlp, examples, thresholds, metric=metric)
+        best_ratio, ratio_table = tune_multi_region_ratio(nlp, examples)
         save_pipeline(nlp, output)
     except MultimodalCorefError as err:
         msg.fail(str(err), exits=1)
@@ -59,3 +63,13 @@ def tune_threshold_cli(
         f"Best on {len(examples)} docs: linkage {best['linkage']}, threshold {best['threshold']:.2f} "
         f"({metric} {format_percent(best[metric])}); saved to {output}"
     )
+    if ratio_table:
+        msg.table(
+            [(f"{row['multi_region_ratio']:.2f}", format_percent(row["grounding_acc"]), format_percent(row["box_precision"]),
+              format_percent(row["box_f"])) for row in ratio_table],
+            header=("multi_region_ratio", "grounding_acc", "box precision", "harmonic mean"),
+        )
+    if best_ratio is not None:
+        msg.good(f"Plural mentions: multi_region_ratio {best_ratio['multi_region_ratio']:.2f} "
+                 f"(grounding_acc {format_percent(best_ratio['grounding_acc'])}, box precision "
+                 f"{format_percent(best_ratio['box_precision'])})")

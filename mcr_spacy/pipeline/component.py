@@ -23,7 +23,10 @@ from ..ml.model import (
     CorefOutputs, MentionBatch, build_torch_layer, collect_region_settings,
     get_model_settings, is_built, rerun_module,
 )
-from .decoding import CLUSTERERS, DocPrediction, check_clustering_settings, cluster_by_antecedents, cluster_grounding, decode
+from .decoding import (
+    CLUSTERERS, DocPrediction, check_clustering_settings, check_multi_region_ratio, cluster_by_antecedents,
+    cluster_grounding, decode,
+)
 from .mentions import is_sorted_unique
 from ..ml.traces import chance_corrected_agreement
 from .targets import TraceSettings, build_targets, check_trace_settings
@@ -84,6 +87,7 @@ DEFAULT_SETTINGS: Dict[str, Any] = {
     "trace_temperature": 0.1,
     "trace_min_overlap": 0.3,
     "trace_reliability": None,
+    "multi_region_ratio": None,
 }
 
 
@@ -137,6 +141,7 @@ def make_multimodal_coref(
     trace_temperature: float = DEFAULT_SETTINGS["trace_temperature"],
     trace_min_overlap: float = DEFAULT_SETTINGS["trace_min_overlap"],
     trace_reliability: Optional[float] = DEFAULT_SETTINGS["trace_reliability"],
+    multi_region_ratio: Optional[float] = DEFAULT_SETTINGS["multi_region_ratio"],
 ) -> "MultimodalCoref":
     """Create a multimodal_coref component: finds mentions, clusters the ones
     that corefer and grounds every mention and cluster to an image region.
@@ -155,7 +160,12 @@ def make_multimodal_coref(
     trace_reliability: None measures how much the traces are worth (their
         chance-corrected agreement with the gold regions of labelled mentions
         that have traces, 0..1; 1 until measured) and scales trace_weight by
-        it; a number in [0, 1] fixes it."""
+        it; a number in [0, 1] fixes it.
+    multi_region_ratio: None grounds every mention to one region; a number
+        in (0, 1] grounds a plural mention ("two men", "they") to every region
+        at least this share as probable as its best one (and above "no
+        region"), up to its number: `span._.grounding` then also has
+        "regions", "boxes" and "refined_boxes", best first."""
     return MultimodalCoref(
         nlp.vocab, model, name,
         mention_getter=mention_getter,
@@ -182,6 +192,7 @@ def make_multimodal_coref(
         trace_temperature=trace_temperature,
         trace_min_overlap=trace_min_overlap,
         trace_reliability=trace_reliability,
+        multi_region_ratio=multi_region_ratio,
     )
 
 
@@ -222,6 +233,7 @@ class MultimodalCoref(TrainablePipe):
         trace_temperature: float = DEFAULT_SETTINGS["trace_temperature"],
         trace_min_overlap: float = DEFAULT_SETTINGS["trace_min_overlap"],
         trace_reliability: Optional[float] = DEFAULT_SETTINGS["trace_reliability"],
+        multi_region_ratio: Optional[float] = DEFAULT_SETTINGS["multi_region_ratio"],
     ) -> None:
         """Settings default to the factory's (`DEFAULT_SETTINGS`); the model,
         the mention getter and the scorer are what the factory builds from
@@ -236,6 +248,7 @@ class MultimodalCoref(TrainablePipe):
         if not 0.0 <= ema_decay < 1.0:
             raise ConfigError(Errors.E104.format(value=ema_decay))
         check_trace_settings(trace_weight, trace_temperature, trace_min_overlap, trace_reliability)
+        check_multi_region_ratio(multi_region_ratio)
         self.vocab = vocab
         self.model = model
         self.name = name
@@ -264,6 +277,7 @@ class MultimodalCoref(TrainablePipe):
             "trace_temperature": trace_temperature,
             "trace_min_overlap": trace_min_overlap,
             "trace_reliability": trace_reliability,
+            "multi_region_ratio": multi_region_ratio,
             "model_settings": None,
         }
         # Running [agree, chance, n] counts of the traces on labelled mentions.
@@ -307,7 +321,7 @@ class MultimodalCoref(TrainablePipe):
         return decode(
             docs, mentions, outputs, self.model.ops,
             self.cfg["linkage"], self.cfg["threshold"], self.cfg["grounding_agreement"],
-            self.model.attrs["max_mentions_per_chunk"],
+            self.model.attrs["max_mentions_per_chunk"], self.cfg.get("multi_region_ratio"),
         )
 
     def _one_thread_in_worker(self) -> None:
@@ -556,6 +570,7 @@ class MultimodalCoref(TrainablePipe):
         if not isinstance(cfg, dict):
             raise ConfigError(Errors.E143.format(path=where, error=f"a JSON {type(cfg).__name__}, not an object"))
         check_clustering_settings(cfg.get("linkage", self.cfg["linkage"]), cfg.get("threshold", self.cfg["threshold"]), where)
+        check_multi_region_ratio(cfg.get("multi_region_ratio"), where)
         self.cfg.update(cfg)
 
     def to_bytes(self, *, exclude=tuple()) -> bytes:

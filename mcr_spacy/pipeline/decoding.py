@@ -7,12 +7,13 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy
 from scipy.special import logit, softmax
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from ..annotation.boxes import apply_deltas_many
 from ..defaults import MASKED_SCORE
 from ..annotation.extensions import get_doc_values
 from ..annotation.gold import doc_name
+from ..annotation.mention_attributes import referent_count
 from ..annotation.regions import ImageRegions
 from ..errors import ConfigError, Errors, MultimodalCorefError
 from ..ml.model import CorefOutputs
@@ -240,10 +241,20 @@ def similarities(embeddings: numpy.ndarray, probs: numpy.ndarray, agreement_weig
 def ground_mentions(
     regions: Sequence[Optional[ImageRegions]], lengths: Sequence[int],
     probs: numpy.ndarray, deltas: numpy.ndarray,
+    multi_region_ratio: Optional[float] = None, counts: Optional[Sequence[Optional[int]]] = None,
 ) -> List[Dict[str, Any]]:
     """Every mention's grounding (mentions of all docs in order): its most
     probable slot, the region's box and the box refined by the mention's
-    deltas, or no region when "no region" wins."""
+    deltas, or no region when "no region" wins.
+
+    multi_region_ratio: None grounds each mention to one region. A number
+        also writes "regions", "boxes" and "refined_boxes" (lists, most
+        probable first; empty without a region): a mention whose `counts`
+        entry is not 1 (a plural: its number, or None when unknown) gets
+        every region at least `multi_region_ratio` times as probable as its
+        best one and more probable than "no region", at most its number of
+        them; the others get their one region. "region", "box", "score" and
+        "refined_box" stay those of the best region."""
     n = probs.shape[0]
     best = probs.argmax(axis=1) if n else numpy.zeros((0,), dtype="int64")
     scores = probs[numpy.arange(n), best].tolist()
@@ -252,25 +263,91 @@ def ground_mentions(
     slots = best - 1  # -1: no region
     boxes = numpy.zeros((n, 4), dtype="float64")
     refined = numpy.zeros((n, 4), dtype="float64")
-    if len(grounded):
-        # Every doc's boxes in one table: a mention's box is row
-        # first_box[doc] + slot, and its image size that of its doc.
-        with_regions = [r for r in regions if r is not None and len(r)]
-        counts = [0 if r is None else len(r) for r in regions]
-        first_box = numpy.cumsum([0] + counts[:-1])
-        all_boxes = numpy.concatenate([r.boxes for r in with_regions]).astype("float64")
-        doc_sizes = numpy.asarray(
-            [(1.0, 1.0) if r is None else r.image_size for r in regions], dtype="float64"
-        )
-        grounded_docs = doc_of[grounded]
-        boxes[grounded] = all_boxes[first_box[grounded_docs] + slots[grounded]]
-        refined[grounded] = apply_deltas_many(boxes[grounded], deltas[grounded], doc_sizes[grounded_docs])
-    return [
+    table = _RegionTable(regions) if len(grounded) else None
+    if table is not None:
+        boxes[grounded], refined[grounded] = table.boxes(doc_of[grounded], slots[grounded], deltas[grounded])
+    groundings = [
         {"region": slot, "box": box, "score": score, "refined_box": ref}
         if slot >= 0
         else {"region": None, "box": None, "score": score, "refined_box": None}
         for slot, box, ref, score in zip(slots.tolist(), boxes.tolist(), refined.tolist(), scores)
     ]
+    if multi_region_ratio is not None:
+        _add_region_lists(groundings, table, doc_of, probs, deltas, multi_region_ratio, counts)
+    return groundings
+
+
+class _RegionTable:
+    """Every doc's region boxes in one table: slot s of doc d is row
+    first_box[d] + s, and its image size that of its doc."""
+
+    def __init__(self, regions: Sequence[Optional[ImageRegions]]) -> None:
+        counts = [0 if r is None else len(r) for r in regions]
+        self.first_box = numpy.cumsum([0] + counts[:-1])
+        with_regions = [r.boxes for r in regions if r is not None and len(r)]
+        self.all_boxes = numpy.concatenate(with_regions).astype("float64") if with_regions else numpy.zeros((0, 4))
+        self.doc_sizes = numpy.asarray([(1.0, 1.0) if r is None else r.image_size for r in regions], dtype="float64")
+
+    def boxes(self, docs: numpy.ndarray, slots: numpy.ndarray, deltas: numpy.ndarray) -> Tuple[numpy.ndarray, numpy.ndarray]:
+        """The boxes of region `slots` of `docs`, and those boxes refined by `deltas`."""
+        found = self.all_boxes[self.first_box[docs] + slots]
+        return found, apply_deltas_many(found, deltas, self.doc_sizes[docs])
+
+
+def _add_region_lists(
+    groundings: List[Dict[str, Any]], table: Optional[_RegionTable], doc_of: numpy.ndarray,
+    probs: numpy.ndarray, deltas: numpy.ndarray, ratio: float, counts: Optional[Sequence[Optional[int]]],
+) -> None:
+    """Add "regions", "boxes" and "refined_boxes" to each grounding (see
+    `ground_mentions`)."""
+    region_probs = probs[:, 1:]
+    best = region_probs.max(axis=1, initial=0.0) if region_probs.size else numpy.zeros((len(groundings),))
+    keep = (region_probs >= ratio * best[:, None]) & (region_probs > probs[:, :1])
+    for i, grounding in enumerate(groundings):
+        if grounding["region"] is None:
+            grounding.update(regions=[], boxes=[], refined_boxes=[])
+            continue
+        count = 1 if counts is None else counts[i]
+        chosen = [grounding["region"]]
+        if count != 1:
+            others = [int(r) for r in numpy.nonzero(keep[i])[0] if r != grounding["region"]]
+            others.sort(key=lambda r: -region_probs[i, r])
+            chosen += others[: None if count is None else max(count - 1, 0)]
+        if len(chosen) == 1:
+            grounding.update(regions=chosen, boxes=[grounding["box"]], refined_boxes=[grounding["refined_box"]])
+            continue
+        slots = numpy.asarray(chosen)
+        found, refined = table.boxes(numpy.full(len(slots), doc_of[i]), slots, numpy.repeat(deltas[i : i + 1], len(slots), axis=0))
+        grounding.update(regions=chosen, boxes=found.tolist(), refined_boxes=refined.tolist())
+
+
+def check_multi_region_ratio(value: Any, where: str = "config") -> None:
+    """Refuse (E780) a `multi_region_ratio` that is neither None nor a number
+    in (0, 1]."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 < value <= 1.0:
+        raise ConfigError(Errors.E780.format(value=value, where=where))
+
+
+def cluster_counts(counts: Sequence[Optional[int]], clusters: Sequence[Sequence[int]]) -> List[Optional[int]]:
+    """A doc's mention `counts` (see `mention_counts`) where a plural of
+    unknown count ("they") takes the number of its cluster's first mention
+    that gives one ("two boys ... they")."""
+    found = list(counts)
+    for cluster in clusters:
+        numbers = [counts[j] for j in cluster if counts[j] is not None and counts[j] > 1]
+        if numbers:
+            for j in cluster:
+                if found[j] is None:
+                    found[j] = numbers[0]
+    return found
+
+
+def mention_counts(docs: Sequence[Doc], mentions: Sequence[Sequence[Tuple[int, int]]]) -> List[Optional[int]]:
+    """How many things each mention (of all docs, in order) refers to: see
+    `referent_count`."""
+    return [referent_count(Span(doc, start, end)) for doc, spans in zip(docs, mentions) for start, end in spans]
 
 
 def check_finite_outputs(docs: Sequence[Doc], outputs: CorefOutputs, embeddings: numpy.ndarray, ops: Any) -> None:
@@ -292,18 +369,19 @@ def check_finite_outputs(docs: Sequence[Doc], outputs: CorefOutputs, embeddings:
 def decode(
     docs: List[Doc], mentions: List[List[Tuple[int, int]]], outputs: CorefOutputs, ops: Any,
     linkage: str, threshold: float, agreement_weight: float, chunk: int,
+    multi_region_ratio: Optional[float] = None,
 ) -> List[DocPrediction]:
     """The predictions of a batch of docs from the model's outputs on their
-    `mentions`: groundings, pairwise scores, and clusters by best antecedent
-    (models with an antecedent scorer) or by `linkage` over the pairwise
-    cosine scores."""
+    `mentions`: groundings (plural mentions to several regions with a
+    `multi_region_ratio`, see `ground_mentions`), pairwise scores, and
+    clusters by best antecedent (models with an antecedent scorer) or by
+    `linkage` over the pairwise cosine scores."""
     embeddings = ops.to_numpy(outputs.embeddings)
     check_finite_outputs(docs, outputs, embeddings, ops)
     # Padded region slots hold a large negative logit: their probability
     # is 0, so one softmax over the batch equals each doc's own.
     probs = grounding_probs(ops.to_numpy(outputs.ground_logits), dtype="float32")
     regions = get_doc_values(docs, "image_regions")
-    groundings = ground_mentions(regions, outputs.lengths, probs, ops.to_numpy(outputs.box_deltas))
     sims = batch_similarities(embeddings, probs, outputs.lengths, outputs.n_regions, agreement_weight)
     ranking = outputs.antecedent_scores.shape[1] > 0
     if ranking:
@@ -312,6 +390,15 @@ def decode(
         clusters = [cluster_by_antecedents(scores, threshold) for scores in ranked]
     else:
         clusters = cluster_many(linkage, sims, outputs.lengths, threshold)
+    counts = None
+    if multi_region_ratio is not None:
+        counts = [
+            count for doc, doc_mentions, doc_clusters in zip(docs, mentions, clusters)
+            for count in cluster_counts(mention_counts([doc], [doc_mentions]), doc_clusters)
+        ]
+    groundings = ground_mentions(
+        regions, outputs.lengths, probs, ops.to_numpy(outputs.box_deltas), multi_region_ratio, counts
+    )
     predictions = []
     for i, (doc_mentions, rows) in enumerate(zip(mentions, outputs.doc_slices())):
         n = len(doc_mentions)
@@ -323,7 +410,15 @@ def decode(
 
 def cluster_grounding(groundings: List[Dict[str, Any]]) -> Dict[str, Any]:
     """A cluster's grounding: that of its most confident mention grounded to a
-    region, or of its most confident mention when none is."""
+    region, or of its most confident mention when none is. When its mentions
+    have region lists (`multi_region_ratio`) and one of them has several
+    regions, "regions", "boxes" and "refined_boxes" are those of the most
+    confident such mention (the cluster refers to several things)."""
     grounded = [g for g in groundings if g["region"] is not None]
     pool = grounded or groundings
-    return max(pool, key=lambda g: g["score"])
+    found = dict(max(pool, key=lambda g: g["score"]))
+    several = [g for g in grounded if len(g.get("regions") or ()) > 1]
+    if several:
+        lists = max(several, key=lambda g: g["score"])
+        found.update({key: lists[key] for key in ("regions", "boxes", "refined_boxes")})
+    return found

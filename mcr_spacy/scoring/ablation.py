@@ -8,6 +8,7 @@ from typing import Any, Dict, Iterable, List, Optional, Sequence
 
 import numpy
 import srsly
+from scipy.optimize import linear_sum_assignment
 from spacy.tokens import Doc
 
 from ..annotation.boxes import box_iou
@@ -20,6 +21,7 @@ from ..errors import DataFormatError, Errors
 SUMMARY_KEYS = (
     ("grounding_acc", "grounding_acc"),
     ("grounding_acc_refined", "grounding_acc_refined"),
+    ("grounding_box_precision", "grounding_box_precision"),
     ("coref_conll_f", "coref_conll_f"),
     ("held_out_grounding_acc", "phenomena:held_out_category"),
 )
@@ -102,7 +104,16 @@ def single_region_ceiling(docs: Iterable[Doc], prefix: str = CLUSTER_PREFIX) -> 
     all gold boxes. A mention with several gold boxes ("two men") can be
     right for one of them only, unless its boxes overlap. None when there is
     no gold box."""
-    reachable = total = 0
+    return region_ceilings(docs, prefix)["single_region"]
+
+
+def region_ceilings(docs: Iterable[Doc], prefix: str = CLUSTER_PREFIX) -> Dict[str, Optional[float]]:
+    """The best grounding accuracy reachable on `docs` with the detected
+    regions: "single_region", one region per mention (`single_region_ceiling`),
+    and "several_regions", any number of regions per mention, each matched to
+    one gold box (`mcr_spacy.scoring.metrics.matched_boxes`). None when there
+    is no gold box."""
+    single = several = total = 0
     for doc in docs:
         regions = doc._.image_regions
         for cluster in get_clusters(doc, prefix):
@@ -113,6 +124,11 @@ def single_region_ceiling(docs: Iterable[Doc], prefix: str = CLUSTER_PREFIX) -> 
                 boxes = numpy.asarray(list(boxes), dtype="float32").reshape((-1, 4))
                 total += len(boxes)
                 if regions is not None and len(regions):
-                    hits = box_iou(boxes, regions.boxes, inclusive=True) >= IOU_THRESHOLD
-                    reachable += int(hits.sum(axis=0).max())
-    return reachable / total if total else None
+                    hits = box_iou(regions.boxes, boxes, inclusive=True) >= IOU_THRESHOLD
+                    best_one = int(hits.sum(axis=1).max())
+                    rows, cols = linear_sum_assignment(hits.astype("float64"), maximize=True)
+                    single += best_one
+                    several += max(best_one, int(hits[rows, cols].sum()))
+    if not total:
+        return {"single_region": None, "several_regions": None}
+    return {"single_region": single / total, "several_regions": several / total}

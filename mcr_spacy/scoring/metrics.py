@@ -23,6 +23,9 @@ from collections import Counter, defaultdict
 from fractions import Fraction
 from typing import Any, Callable, Dict, Hashable, Iterable, List, Mapping, Optional, Sequence, Tuple
 
+import numpy
+from scipy.optimize import linear_sum_assignment
+
 from ..annotation.boxes import box_iou
 from ..defaults import GROUNDING_PRONOUNS, IOU_THRESHOLD
 from ..errors import Errors
@@ -290,44 +293,76 @@ def is_pronoun(text: str) -> bool:
     return text.strip().lower() in GROUNDING_PRONOUNS
 
 
+def matched_boxes(predicted: Any, gold: Sequence[Box], threshold: float = IOU_THRESHOLD) -> Tuple[int, int]:
+    """How many of a mention's `gold` boxes its `predicted` box(es) get right,
+    and how many of its predicted boxes are used for it: a lone predicted box
+    (one box, or a list of one) is right for every gold box it overlaps with
+    IoU >= threshold (inclusive pixels), the rule of one region per mention;
+    several predicted boxes (best first) are matched one to one to gold boxes
+    (a maximum matching of the pairs with IoU >= threshold), and never count
+    less than their first box alone. None or an empty list: nothing."""
+    pred = numpy.asarray([] if predicted is None else predicted, dtype="float64").reshape((-1, 4))
+    gold = numpy.asarray(list(gold), dtype="float64").reshape((-1, 4))
+    if not len(pred) or not len(gold):
+        return 0, 0
+    hits = box_iou(pred, gold, inclusive=True) >= threshold
+    first = int(hits[0].sum())
+    if len(pred) == 1:
+        return first, int(first > 0)
+    rows, cols = linear_sum_assignment(hits.astype("float64"), maximize=True)
+    matched = int(hits[rows, cols].sum())
+    return (matched, matched) if matched > first else (first, int(first > 0))
+
+
 def grounding_accuracy(
     gold: Sequence[Iterable[Tuple[MentionId, str, Sequence[Box]]]],
-    predicted: Sequence[Mapping[MentionId, Optional[Box]]],
+    predicted: Sequence[Mapping[MentionId, Any]],
     *,
     threshold: float = IOU_THRESHOLD,
 ) -> Dict[str, Any]:
     """Grounding accuracy over a corpus: each (gold mention, gold box) pair is
-    correct when IoU(predicted box, gold box) >= threshold (inclusive pixels).
-    A gold mention without a predicted box (not predicted, or predicted without
-    a box) is wrong for each of its boxes.
+    correct when a predicted box of the mention has IoU >= threshold with it
+    (inclusive pixels), each predicted box right for one gold box at most when
+    a mention has several (`matched_boxes`). A gold mention without a
+    predicted box (not predicted, or predicted without a box) is wrong for
+    each of its boxes. Box precision: of the predicted boxes of the gold
+    mentions counted, the share matched to a gold box.
 
     gold: per document, `(mention_id, mention_text, gold_boxes)` items; mentions
         without boxes are not counted.
-    predicted: per document, `mention_id -> box or None`.
-    RETURNS: `acc`, `acc_noun`, `acc_pronoun` (None when there is nothing to
-        count) and the counts `correct*`, `total*`.
+    predicted: per document, `mention_id -> box, list of boxes (best first) or None`.
+    RETURNS: `acc`, `acc_noun`, `acc_pronoun`, `box_precision` (None when
+        there is nothing to count) and the counts `correct*`, `total*`,
+        `boxes_matched`, `boxes_predicted`.
     """
     if len(gold) != len(predicted):
         raise ValueError(Errors.E301.format(what="Grounding accuracy", n_gold=len(gold), n_predicted=len(predicted)))
     counts = {"noun": [0, 0], "pronoun": [0, 0]}
+    used = n_predicted = 0
     for doc_gold, doc_pred in zip(gold, predicted):
         for mention_id, text, boxes in doc_gold:
+            if not boxes:
+                continue
             kind = "pronoun" if is_pronoun(text) else "noun"
-            pred_box = doc_pred.get(mention_id)
-            for gold_box in boxes or ():
-                counts[kind][1] += 1
-                if pred_box is not None and box_iou_inclusive(pred_box, gold_box) >= threshold:
-                    counts[kind][0] += 1
+            pred = doc_pred.get(mention_id)
+            right, matched = matched_boxes(pred, boxes, threshold)
+            counts[kind][0] += right
+            counts[kind][1] += len(boxes)
+            used += matched
+            n_predicted += len(numpy.asarray([] if pred is None else pred).reshape((-1, 4)))
     correct = counts["noun"][0] + counts["pronoun"][0]
     total = counts["noun"][1] + counts["pronoun"][1]
     return {
         "acc": correct / total if total else None,
         "acc_noun": counts["noun"][0] / counts["noun"][1] if counts["noun"][1] else None,
         "acc_pronoun": counts["pronoun"][0] / counts["pronoun"][1] if counts["pronoun"][1] else None,
+        "box_precision": used / n_predicted if n_predicted else None,
         "correct": correct,
         "total": total,
         "correct_noun": counts["noun"][0],
         "total_noun": counts["noun"][1],
         "correct_pronoun": counts["pronoun"][0],
         "total_pronoun": counts["pronoun"][1],
+        "boxes_matched": used,
+        "boxes_predicted": n_predicted,
     }

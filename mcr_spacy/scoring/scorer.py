@@ -10,6 +10,8 @@ from ..annotation.clusters import get_cluster_groups
 from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY, PREDICTED_MENTIONS_KEY
 from .metrics import Offsets, coref_metrics, grounding_accuracy, mention_detection
 
+# A grounding's list of boxes (several regions per mention) beside its one box.
+BOX_LISTS = {"box": "boxes", "refined_box": "refined_boxes"}
 FLAT_KEYS = (
     "coref_muc_f", "coref_b3_f", "coref_ceafe_f", "coref_blanc_f", "coref_lea_f",
     "coref_conll_f", "grounding_acc", "grounding_acc_noun", "grounding_acc_pronoun",
@@ -71,18 +73,30 @@ def predictions_from_doc(
     span_cluster_prefix: str = CLUSTER_PREFIX,
     mentions_key: Optional[str] = PREDICTED_MENTIONS_KEY,
     box_key: str = "box",
-) -> Tuple[List[List[Offsets]], Dict[Offsets, Optional[List[float]]]]:
+    several: bool = False,
+) -> Tuple[List[List[Offsets]], Dict[Offsets, Any]]:
     """Predicted clusters (character offsets) and boxes of a predicted doc.
     Mentions in `doc.spans[mentions_key]` outside every cluster are singletons.
     A mention's box is `span._.grounding[box_key]`, else its cluster's
-    `attrs["grounding"][box_key]`, else None."""
+    `attrs["grounding"][box_key]`, else None. With `several`, a mention's
+    value is a list of boxes, best first: the grounding's list beside its box
+    (`BOX_LISTS`, "boxes" for "box") when it has one, else `[box]`, else None."""
     clusters: List[List[Offsets]] = []
-    boxes: Dict[Offsets, Optional[List[float]]] = {}
+    boxes: Dict[Offsets, Any] = {}
+    list_key = BOX_LISTS.get(box_key) if several else None
 
-    def box_of(grounding: Any) -> Optional[List[float]]:
+    def box_of(grounding: Any) -> Any:
         grounding = _as_mapping(grounding)
-        box = grounding.get(box_key) if grounding is not None else None
-        return None if box is None else [float(v) for v in box]
+        if grounding is None:
+            return None
+        found = grounding.get(list_key) if list_key else None
+        if found:
+            return [[float(v) for v in box] for box in found]
+        box = grounding.get(box_key)
+        if box is None:
+            return None
+        box = [float(v) for v in box]
+        return [box] if several else box
 
     for _, group in get_cluster_groups(doc, span_cluster_prefix):
         cluster_box = box_of(group.attrs.get("grounding"))
@@ -138,13 +152,15 @@ def evaluate_examples(
     task scores OntoNotes (which annotates none, nor does VisPro). With
     `refined_box_key` (e.g. "refined_box", the box head's refined boxes),
     `"grounding_refined"` scores those boxes by the same IoU rule over the
-    same gold boxes."""
+    same gold boxes. A mention grounded to several regions (its grounding's
+    "boxes", see `BOX_LISTS`) is scored with all of them, one gold box per
+    predicted box (`grounding_accuracy`, which also gives their precision)."""
     gold_clusters, pred_clusters, gold_items, pred_boxes, refined_boxes = [], [], [], [], []
     for eg in examples:
         if refined_box_key is not None:
-            refined_boxes.append(predictions_from_doc(eg.predicted, span_cluster_prefix, mentions_key, refined_box_key)[1])
+            refined_boxes.append(predictions_from_doc(eg.predicted, span_cluster_prefix, mentions_key, refined_box_key, True)[1])
         g_clusters, g_items = gold_from_doc(eg.reference, span_cluster_prefix, gold_mentions_key)
-        p_clusters, p_boxes = predictions_from_doc(eg.predicted, span_cluster_prefix, mentions_key, box_key)
+        p_clusters, p_boxes = predictions_from_doc(eg.predicted, span_cluster_prefix, mentions_key, box_key, True)
         gold_clusters.append(g_clusters if singletons else without_singletons(g_clusters))
         gold_items.append(g_items)
         pred_clusters.append(p_clusters if singletons else without_singletons(p_clusters))

@@ -12,8 +12,11 @@ from mcr_spacy.scoring.ablation import summarize_variants
 from .test_evaluate import _run, setup  # noqa: F401  (the fixture)
 
 
-def write_run(folder, prefix, seed, acc, held_out):
-    (folder / f"{prefix}_s{seed}.json").write_text(json.dumps({"grounding_acc": acc, "grounding_acc_refined": acc - 0.01, "coref_conll_f": 0.9}))
+def write_run(folder, prefix, seed, acc, held_out, precision=None):
+    report = {"grounding_acc": acc, "grounding_acc_refined": acc - 0.01, "coref_conll_f": 0.9}
+    if precision is not None:
+        report["grounding_box_precision"] = precision
+    (folder / f"{prefix}_s{seed}.json").write_text(json.dumps(report))
     (folder / f"{prefix}_s{seed}_phenomena.json").write_text(json.dumps({"with_image": {"held_out_category": {"grounding_acc": held_out}}}))
 
 
@@ -21,7 +24,7 @@ def test_summary_means_over_seeds_and_differences(tmp_path):
     for seed, (a, h) in enumerate([(0.70, 0.40), (0.74, 0.50)]):
         write_run(tmp_path, "base", seed, a, h)
     for seed, (a, h) in enumerate([(0.80, 0.60), (0.78, 0.62), (0.79, 0.61)]):
-        write_run(tmp_path, "loss", seed, a, h)
+        write_run(tmp_path, "loss", seed, a, h, precision=0.9 - seed / 100)
     summary = summarize_variants(tmp_path, {"without": "base", "with": "loss"}, "without")
     base, loss = summary["variants"]["without"], summary["variants"]["with"]
     assert base["seeds"] == ["0", "1"] and loss["seeds"] == ["0", "1", "2"]
@@ -33,6 +36,10 @@ def test_summary_means_over_seeds_and_differences(tmp_path):
     assert loss["std"]["held_out_grounding_acc"] == pytest.approx(0.01)
     page = results_page({"traces_ablation.json": summary}, "metrics")
     assert "Mouse traces" in page and "79.00 (+7.00)" in page
+    # Box precision where the reports have it; none in the older reports.
+    assert loss["mean"]["grounding_box_precision"] == pytest.approx(0.89)
+    assert base["mean"]["grounding_box_precision"] is None and loss["delta"]["grounding_box_precision"] is None
+    assert "box precision" in page and "89.00 (–)" in page
     with pytest.raises(DataFormatError, match=r"\[E760\]"):
         summarize_variants(tmp_path, {"x": "nothing"}, "x")
     with pytest.raises(DataFormatError, match=r"\[E761\]"):
@@ -62,6 +69,9 @@ def test_evaluate_reports_refined_boxes_beside_region_boxes(setup):  # noqa: F81
     # The test component writes no refined boxes: every gold box is missed by them.
     assert report["grounding_acc_refined"] == 0.0 and report["grounding_refined"]["total"] == report["grounding"]["total"]
     assert "refined boxes" in result.output
+    g = report["grounding"]
+    assert report["grounding_box_precision"] == g["box_precision"] == g["boxes_matched"] / g["boxes_predicted"]
+    assert "box precision" in result.output
 
 
 def test_single_region_ceiling_counts_one_box_per_mention_with_several():
@@ -69,7 +79,7 @@ def test_single_region_ceiling_counts_one_box_per_mention_with_several():
     import spacy
 
     from mcr_spacy import ImageRegions
-    from mcr_spacy.scoring.ablation import single_region_ceiling
+    from mcr_spacy.scoring.ablation import region_ceilings, single_region_ceiling
 
     nlp = spacy.blank("en")
     doc = nlp("two men and a dog")
@@ -83,3 +93,5 @@ def test_single_region_ceiling_counts_one_box_per_mention_with_several():
     # one region per mention: one of the two men's boxes, not the dog's
     assert single_region_ceiling([doc]) == pytest.approx(1 / 3)
     assert single_region_ceiling([nlp("nothing here")]) is None
+    # several regions per mention: both men's boxes
+    assert region_ceilings([doc]) == {"single_region": pytest.approx(1 / 3), "several_regions": pytest.approx(2 / 3)}
