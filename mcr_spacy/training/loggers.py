@@ -31,7 +31,8 @@ def timed_console_logger(
     report of how long it took to `path` (none when null): the wall-clock
     seconds of the whole `spacy train` process (loading and initialising the
     pipeline included) and of the training loop, the steps done, and each
-    evaluation's step, seconds and score, with the machine, commit and date."""
+    evaluation's step, seconds and score, with the machine's load average
+    when training ended and its name, commit and date."""
     console = console_logger(progress_bar=progress_bar)
 
     def setup_printer(nlp: Language, stdout: IO, stderr: IO):
@@ -60,6 +61,8 @@ def timed_console_logger(
                 "process_seconds": None if process is None else round(process, 1),
                 "evaluations": evaluations,
                 "best_score": max((e["score"] for e in evaluations), default=None),
+                # other work on the machine slows training: the 1, 5 and 15 minute load
+                "load_average": [round(v, 2) for v in os.getloadavg()] if hasattr(os, "getloadavg") else None,
                 "provenance": provenance(),
             }
             write_bytes_atomic(srsly.json_dumps(report, indent=2).encode("utf8"), path)

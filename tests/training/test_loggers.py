@@ -32,6 +32,7 @@ def test_timed_logger_writes_steps_evaluations_and_provenance(tmp_path):
     assert report["steps"] == 40 and report["best_score"] == 0.75
     assert [(e["step"], e["seconds"], e["score"]) for e in report["evaluations"]] == [(0, 0, 0.25), (20, 2, 0.75), (40, 4, 0.5)]
     assert report["loop_seconds"] >= 0 and set(report["provenance"]) == {"machine", "commit", "date"}
+    assert report["load_average"] is None or len(report["load_average"]) == 3
     assert "0.75" in output or "75" in output  # the console table is still printed
 
 
