@@ -142,11 +142,12 @@ def training_time_section(runs: Sequence[Tuple[str, Dict[str, Any], str]]) -> Li
         prov = report.get("provenance") or {}
         process, loop = report.get("process_seconds"), report.get("loop_seconds")
         load = report.get("load_average")
-        rows.append([label, str(report.get("steps", "?")), _minutes(process), _minutes(loop), pct(report.get("best_score")),
+        last = (report.get("evaluations") or [{}])[-1].get("score")
+        rows.append([label, str(report.get("steps", "?")), _minutes(process), _minutes(loop), pct(last), pct(report.get("best_score")),
                      "–" if not load else f"{load[1]:.1f}",
                      f"{prov.get('machine', 'not recorded')}; commit {prov.get('commit', 'not recorded')}; "
                      f"{prov.get('date', 'date not recorded')} (`{source}`)"])
-    return lines + _table(["config", "steps", "whole command", "training loop", "best dev score", "load (5 min)", "run"], rows) + [""]
+    return lines + _table(["config", "steps", "whole command", "training loop", "dev score, last step", "best", "load (5 min)", "run"], rows) + [""]
 
 
 def _minutes(seconds: Optional[float]) -> str:

@@ -128,8 +128,9 @@ def test_benchmarks_page_has_the_region_extraction_table():
 
 def test_training_time_section_shows_both_vispro_configs():
     timing = {"steps": 300, "process_seconds": 330.0, "loop_seconds": 270.0, "best_score": 0.9125,
-              "load_average": [2.5, 5.25, 4.0], "provenance": PROVENANCE}
+              "load_average": [2.5, 5.25, 4.0], "provenance": PROVENANCE,
+              "evaluations": [{"step": 0, "seconds": 1, "score": 0.5}, {"step": 300, "seconds": 250, "score": 0.875}]}
     page = results_page({"vispro_train_time.json": timing, "vispro_e2e_train_time.json": dict(timing, process_seconds=None)}, "metrics")
     assert "## Training time on VisPro" in page
-    assert "| `vispro.cfg` (gold mentions) | 300 | 5.5 min | 4.5 min | 91.25 | 5.2 | Test CPU, 2 CPUs; commit abc1234" in page
+    assert "| `vispro.cfg` (gold mentions) | 300 | 5.5 min | 4.5 min | 87.50 | 91.25 | 5.2 | Test CPU, 2 CPUs; commit abc1234" in page
     assert "| `vispro_e2e.cfg` (end to end) | 300 | – | 4.5 min |" in page
