@@ -293,6 +293,11 @@ def is_pronoun(text: str) -> bool:
     return text.strip().lower() in GROUNDING_PRONOUNS
 
 
+def as_box_array(boxes: Any) -> numpy.ndarray:
+    """One box, a list of boxes or None as a [n, 4] float array."""
+    return numpy.asarray([] if boxes is None else boxes, dtype="float64").reshape((-1, 4))
+
+
 def matched_boxes(predicted: Any, gold: Sequence[Box], threshold: float = IOU_THRESHOLD) -> Tuple[int, int]:
     """How many of a mention's `gold` boxes its `predicted` box(es) get right,
     and how many of its predicted boxes are used for it: a lone predicted box
@@ -301,8 +306,8 @@ def matched_boxes(predicted: Any, gold: Sequence[Box], threshold: float = IOU_TH
     several predicted boxes (best first) are matched one to one to gold boxes
     (a maximum matching of the pairs with IoU >= threshold), and never count
     less than their first box alone. None or an empty list: nothing."""
-    pred = numpy.asarray([] if predicted is None else predicted, dtype="float64").reshape((-1, 4))
-    gold = numpy.asarray(list(gold), dtype="float64").reshape((-1, 4))
+    pred = as_box_array(predicted)
+    gold = as_box_array(list(gold))
     if not len(pred) or not len(gold):
         return 0, 0
     hits = box_iou(pred, gold, inclusive=True) >= threshold
@@ -344,12 +349,12 @@ def grounding_accuracy(
             if not boxes:
                 continue
             kind = "pronoun" if is_pronoun(text) else "noun"
-            pred = doc_pred.get(mention_id)
+            pred = as_box_array(doc_pred.get(mention_id))
             right, matched = matched_boxes(pred, boxes, threshold)
             counts[kind][0] += right
             counts[kind][1] += len(boxes)
             used += matched
-            n_predicted += len(numpy.asarray([] if pred is None else pred).reshape((-1, 4)))
+            n_predicted += len(pred)
     correct = counts["noun"][0] + counts["pronoun"][0]
     total = counts["noun"][1] + counts["pronoun"][1]
     return {
