@@ -152,7 +152,7 @@ class Errors(metaclass=ErrorsWithCodes):
             "shape [{n_tokens}, 5] (normalised x1, y1, x2, y2, area), got shape {shape}. "
             "Write it with convert-ln or attach-traces, which align traces to tokens.")
     E181 = ("{name} must be {rule}, got {value!r}. Set it in [components.multimodal_coref] "
-            "(or the model's section for trace_window).")
+            "(or the model's section for trace_window and feature_logit_scale).")
     E780 = ("multi_region_ratio must be null (one region per mention) or a number in "
             "(0, 1], got {value!r} (in {where}). Set it in [components.multimodal_coref]: "
             "a plural mention is grounded to every region at least this share as "

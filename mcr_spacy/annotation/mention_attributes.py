@@ -32,6 +32,14 @@ PLURAL_WORDS = {
     "themselves", "these", "those", "both", "persons", "babies", "feet", "teeth", "geese",
     "mice", "police", "cattle", "sheep", "fish",
 }
+INDEFINITE_WORDS = {"a", "an", "some", "any", "another"}
+DEFINITE_WORDS = {"the", "this", "that", "these", "those", "his", "her", "its", "their", "our", "my", "your"}
+# Words right before a predicate noun phrase ("is it a puppy", "it 's a housecat",
+# "looks like a surfer"): such a phrase often names something already mentioned.
+PREDICATE_CUES = {
+    "is", "'s", "are", "'re", "was", "were", "am", "be", "been", "it", "this", "that", "they",
+    "he", "she", "like", "looks", "seems",
+}
 NUMBER_WORDS = {
     "both": 2, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
     "eight": 8, "nine": 9, "ten": 10,
@@ -148,6 +156,21 @@ def compatible(pronoun: str, antecedent: Span) -> bool:
     if pronoun == "female":
         return cls in ("female", "person")
     return cls == "neuter"
+
+
+def determiner_class(span: Span) -> int:
+    """0 for a mention that starts with an indefinite determiner ("a dog"), 1
+    for a definite one ("the dog", "his hat"), 2 for any other ("dogs", "2 men")."""
+    found = words(span)
+    if found and found[0] in INDEFINITE_WORDS:
+        return 0
+    return 1 if found and found[0] in DEFINITE_WORDS else 2
+
+
+def follows_predicate_cue(span: Span) -> bool:
+    """Whether the word before the mention is a copula or subject pronoun
+    ("is it [a puppy]"), as before a predicate noun phrase."""
+    return span.start > 0 and span.doc[span.start - 1].lower_ in PREDICATE_CUES
 
 
 def mention_type(span: Span) -> Tuple[int, bool]:

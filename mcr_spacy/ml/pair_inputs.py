@@ -3,28 +3,36 @@ type (pronoun class, or semantic class and number of a noun phrase), ids of
 its normalised text and head word (equal ids = string / head match), its
 sentence and speaker, and for every pair of a doc's mentions their word
 overlap and, for a pronoun, where the candidate stands among the earlier
-mentions that agree with it (what the string-match baseline's pronoun rule reads)."""
+mentions that agree with it (what the string-match baseline's pronoun rule reads),
+and what tells how likely a noun phrase is to start an entity: whether an
+earlier noun phrase has its text or head, its determiner, and whether it
+follows a copula."""
 from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy
 from spacy.tokens import Doc, Span
 
 from ..annotation.mention_attributes import (
-    compatible, content_words, head_word, mention_type, normalized_text, pronoun_class,
+    compatible, content_words, determiner_class, follows_predicate_cue, head_word, mention_type,
+    normalized_text, pronoun_class,
 )
 
-PAIR_ATTRIBUTES = ("types", "text_ids", "head_ids", "sentences", "speakers")
+PAIR_ATTRIBUTES = ("types", "text_ids", "head_ids", "sentences", "speakers", "anaphoricity")
 """The per-mention attributes."""
 PAIR_MATRICES = ("overlap", "agreement")
 """The per-pair attributes, `[n, n]` each."""
 AGREEMENT_RANKS = 3
 """Agreeing candidates nearer than this many get their own rank."""
+ANAPHORICITY_VALUES = 13
+"""0 for a pronoun; for a noun phrase 1 + 6 * (an earlier noun phrase has its
+text or head) + 2 * its determiner class + (it follows a copula)."""
 
 
 def doc_pair_inputs(doc: Doc, spans: numpy.ndarray, vocab: Dict[str, int]) -> Dict[str, numpy.ndarray]:
     """Per-mention attributes of one doc's mentions (token offsets `[n, 2]`):
     "types", "text_ids", "head_ids" (0: a pronoun, which matches nothing by
-    string), "sentences", "speakers" (0: unknown) as `[n]` arrays and
+    string), "sentences", "speakers" (0: unknown), "anaphoricity" (see
+    `anaphoricity`) as `[n]` arrays and
     "overlap" `[n, n]` (0: a pronoun, 1: no shared content word, 2: shared)
     and "agreement" `[n, n]` (see `agreement_ranks`). `vocab` gives ids to
     texts and heads; it grows as new strings come."""
@@ -52,7 +60,22 @@ def doc_pair_inputs(doc: Doc, spans: numpy.ndarray, vocab: Dict[str, int]) -> Di
                 overlap[i, j] = overlap[j, i] = 2 if words[i] & words[j] else 1
     sentences, speakers = _sentences_and_speakers(doc, spans)
     return {"types": types, "text_ids": text_ids, "head_ids": head_ids, "sentences": sentences,
-            "speakers": speakers, "overlap": overlap, "agreement": agreement_ranks(mentions)}
+            "speakers": speakers, "anaphoricity": anaphoricity(mentions, text_ids, head_ids),
+            "overlap": overlap, "agreement": agreement_ranks(mentions)}
+
+
+def anaphoricity(mentions: Sequence[Span], text_ids: numpy.ndarray, head_ids: numpy.ndarray) -> numpy.ndarray:
+    """`[n]` values (see ANAPHORICITY_VALUES) of mentions in the order given,
+    with the text and head ids of `doc_pair_inputs` (0 for a pronoun)."""
+    values = numpy.zeros((len(mentions),), dtype="int64")
+    seen = set()
+    for i, span in enumerate(mentions):
+        if text_ids[i] == 0 and head_ids[i] == 0:
+            continue
+        matched = ("text", text_ids[i]) in seen or ("head", head_ids[i]) in seen
+        values[i] = 1 + 6 * int(matched) + 2 * determiner_class(span) + int(follows_predicate_cue(span))
+        seen.update({("text", text_ids[i]), ("head", head_ids[i])} - {("text", 0), ("head", 0)})
+    return values
 
 
 def agreement_ranks(mentions: Sequence[Span]) -> numpy.ndarray:

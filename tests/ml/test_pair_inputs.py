@@ -52,3 +52,22 @@ def test_doc_pair_inputs_shapes_and_matches():
     assert found["text_ids"][4] == 0
     assert found["overlap"][3, 0] == 2 and found["overlap"][1, 0] == 1 and found["overlap"][4, 0] == 0
     assert found["sentences"].tolist() == [0, 0, 0, 1, 1, 2, 2, 2, 2, 2]
+
+
+def test_anaphoricity_tells_repeated_from_new_and_predicate_noun_phrases():
+    nlp = spacy.blank("en")
+    doc = nlp("A cat sits on a chair . Is it a kitten ? The cat is gray . Dogs ?")
+    bounds = ((0, 2), (4, 6), (8, 9), (9, 11), (12, 14), (17, 18))
+    spans = [doc[start:end] for start, end in bounds]
+    assert [s.text for s in spans] == ["A cat", "a chair", "it", "a kitten", "The cat", "Dogs"]
+    offsets = numpy.asarray(bounds)
+    values = doc_pair_inputs(doc, offsets, {})["anaphoricity"].tolist()
+    # 1 + 6 * (earlier text or head match) + 2 * determiner class + (after a copula or subject pronoun)
+    assert values == [
+        1,              # "A cat": new, indefinite
+        1,              # "a chair": new, indefinite ("on" is no cue)
+        0,              # "it": a pronoun
+        1 + 1,          # "a kitten" after "it": indefinite predicate
+        1 + 6 + 2,      # "The cat": "A cat" has its head; definite
+        1 + 4,          # "Dogs": no determiner
+    ]

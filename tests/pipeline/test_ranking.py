@@ -58,17 +58,21 @@ def test_confident_antecedents():
     assert pseudo.tolist() == [[False, True, False], [False, False, False], [False, False, False]]
 
 
-def ranking_nlp(**config):
+def ranking_nlp(architecture="mcr_spacy.MultimodalCoref.v2", **config):
     nlp = spacy.blank("en")
     model = dict(DEFAULT_MODEL)
     model.update(SMALL_MODEL)
-    model.update({"@architectures": "mcr_spacy.MultimodalCoref.v2", "antecedent_width": 16})
+    model.update({"@architectures": architecture, "antecedent_width": 16})
     nlp.add_pipe("multimodal_coref", config={"model": model, **config})
     return nlp
 
 
-def test_ranking_model_learns_the_clusters():
-    nlp = ranking_nlp()
+RANKING_ARCHITECTURES = ["mcr_spacy.MultimodalCoref.v2", "mcr_spacy.MultimodalCoref.v3"]
+
+
+@pytest.mark.parametrize("architecture", RANKING_ARCHITECTURES)
+def test_ranking_model_learns_the_clusters(architecture):
+    nlp = ranking_nlp(architecture)
     examples = make_examples(nlp, 12)
     optimizer = nlp.initialize(lambda: examples)
     for _ in range(40):
@@ -80,8 +84,9 @@ def test_ranking_model_learns_the_clusters():
     assert coref.model.attrs["antecedent_width"] == 16
 
 
-def test_ranking_model_round_trip(tmp_path):
-    nlp = ranking_nlp()
+@pytest.mark.parametrize("architecture", RANKING_ARCHITECTURES)
+def test_ranking_model_round_trip(tmp_path, architecture):
+    nlp = ranking_nlp(architecture)
     examples = make_examples(nlp, 8)
     optimizer = nlp.initialize(lambda: examples)
     for _ in range(5):
@@ -121,3 +126,44 @@ def test_token_vector_similarity_buckets():
     assert buckets[0, 3] == 0  # opposite: below every edge but the first
     assert buckets[0, 4] == SIMILARITY_BUCKETS.index(0.7)  # cos 45° = 0.707
     assert torch.equal(buckets, buckets.T)
+
+
+def test_feature_logits_add_a_scaled_logit_per_feature_value():
+    torch = pytest.importorskip("torch")
+    from mcr_spacy.ml.torch.ranking import AntecedentScorer
+
+    torch.manual_seed(0)
+    scorer = AntecedentScorer(8, 4, n_types=3, dropout=0.0, feature_logit_scale=10.0).eval()
+    n = 3
+    agreement = torch.zeros((1, n, n), dtype=torch.long)
+    agreement[0, 2, 0], agreement[0, 2, 1] = 1, 2  # mention 2 disagrees with 0, agrees with 1
+    pairs = {
+        "types": torch.tensor([[0, 1, 2]]), "text_ids": torch.tensor([[1, 2, 0]]),
+        "head_ids": torch.tensor([[1, 2, 0]]), "overlap": torch.zeros((1, n, n), dtype=torch.long),
+        "agreement": agreement, "sentences": torch.tensor([[0, 0, 1]]), "speakers": torch.tensor([[1, 1, 2]]),
+        "starts": torch.tensor([[0, 2, 4]]), "ends": torch.tensor([[1, 3, 5]]),
+    }
+    mentions = torch.randn((1, n, 8))
+    mask = torch.ones((1, n), dtype=torch.bool)
+    grounding = torch.softmax(torch.randn((1, n, 3)), dim=-1)
+    with torch.no_grad():
+        before = scorer(mentions, mask, pairs, grounding)
+        scorer.feature_logits["agreement"].weight[1] = -0.5  # "disagrees"
+        after = scorer(mentions, mask, pairs, grounding)
+    change = after - before
+    assert change[0, 2, 1].item() == pytest.approx(-5.0)  # candidate 0: column 1
+    assert change[0, 2, 2].item() == 0.0
+    assert change[0, 1, 1].item() == 0.0
+    assert set(scorer.feature_logits) == {"type_pair", "exact", "head", "overlap", "agreement", "distance",
+                                          "sentence", "nested", "speaker", "mean_similarity", "last_similarity"}
+    assert AntecedentScorer(8, 4, n_types=3, dropout=0.0).feature_logits is None
+
+
+def test_feature_logit_scale_must_not_be_negative():
+    from mcr_spacy.errors import ConfigError
+
+    nlp = spacy.blank("en")
+    model = dict(DEFAULT_MODEL)
+    model.update({"@architectures": "mcr_spacy.MultimodalCoref.v3", "feature_logit_scale": -1.0})
+    with pytest.raises(ConfigError, match=r"\[E181\].*feature_logit_scale"):
+        nlp.add_pipe("multimodal_coref", config={"model": model})

@@ -193,6 +193,8 @@ class MultimodalCorefModule(nn.Module):
         antecedent_width: int = 0,
         n_mention_types: int = 1,
         trace_grounding: bool = False,
+        feature_logit_scale: float = 0.0,
+        anaphoricity: bool = False,
     ):
         super().__init__()
         self.n_width_buckets = n_width_buckets
@@ -234,7 +236,9 @@ class MultimodalCorefModule(nn.Module):
         # earlier mentions of its row and a "new entity" dummy.
         self.antecedents = None
         if antecedent_width:
-            self.antecedents = AntecedentScorer(width, antecedent_width, n_mention_types, dropout)
+            self.antecedents = AntecedentScorer(
+                width, antecedent_width, n_mention_types, dropout, feature_logit_scale, anaphoricity
+            )
 
     def trace_logits(self, overlap: torch.Tensor) -> torch.Tensor:
         """The trace's part of the grounding logits of each region, from the

@@ -5,13 +5,20 @@ overlap, the pair of mention types that carries agreement in gender, number
 and animacy, mention and sentence distance, nesting, same speaker, and how
 much the two mentions' groundings agree), plus how similar the two mentions'
 token vectors are (mean and last token): with a pretrained encoder that is
-what tells that "the police" and "the policemen" may corefer."""
+what tells that "the police" and "the policemen" may corefer.
+
+With `feature_logit_scale` > 0 each value of each pair feature also adds a
+learned logit of its own straight to the score (a log-linear model beside
+the MLP, its weights stored divided by the scale so that they learn at the
+pace of a logit): a few hundred dialogs then teach it what the rules know,
+e.g. that "he" does not refer to "a woman", before the mention embeddings
+take over the score."""
 from typing import Dict
 
 import torch
 from torch import nn
 
-from ..pair_inputs import AGREEMENT_RANKS
+from ..pair_inputs import AGREEMENT_RANKS, ANAPHORICITY_VALUES
 from .packing import NEG_INF
 
 # Mention distances 1, 2, 3, 4, 5-7, 8-15, 16-31, 32-63, 64+ and sentence
@@ -33,7 +40,10 @@ class AntecedentScorer(nn.Module):
     dummy (column 0, score 0) and every slot of its row (column j + 1);
     slots that are not earlier real mentions get NEG_INF."""
 
-    def __init__(self, width: int, hidden: int, n_types: int, dropout: float):
+    def __init__(
+        self, width: int, hidden: int, n_types: int, dropout: float,
+        feature_logit_scale: float = 0.0, anaphoricity: bool = False,
+    ):
         super().__init__()
         self.n_types = n_types
         self.mention = nn.Linear(width, hidden)
@@ -58,6 +68,18 @@ class AntecedentScorer(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(hidden, 1)
         nn.init.zeros_(self.bilinear.weight)
+        # How likely the mention (a noun phrase) is to start an entity, the
+        # same for all its candidates (see `pair_inputs.anaphoricity`).
+        self.anaphoricity = nn.Embedding(ANAPHORICITY_VALUES, hidden) if anaphoricity else None
+        self.feature_logit_scale = feature_logit_scale
+        self.feature_logits = None
+        if feature_logit_scale:
+            self.feature_logits = nn.ModuleDict({
+                name: nn.Embedding(getattr(self, name).num_embeddings, 1)
+                for name in PAIR_FEATURES if getattr(self, name) is not None
+            })
+            for table in self.feature_logits.values():
+                nn.init.zeros_(table.weight)
 
     def forward(
         self,
@@ -71,35 +93,65 @@ class AntecedentScorer(nn.Module):
         earlier = slot[None, :] < slot[:, None]  # [M, M]: candidate j is before mention i
         valid = earlier[None] & mask[:, None, :] & mask[:, :, None]
         hidden = self.mention(mentions)[:, :, None, :] + self.candidate(mentions)[:, None, :, :]
-        types = pairs["types"]
-        hidden = hidden + self.type_pair(types[:, :, None] * self.n_types + types[:, None, :])
-        hidden = hidden + self.exact(_match(pairs["text_ids"])) + self.head(_match(pairs["head_ids"]))
-        hidden = hidden + self.overlap(pairs["overlap"]) + self.agreement(pairs["agreement"])
-        distance = (slot[:, None] - slot[None, :]).clamp(min=0)
-        hidden = hidden + self.distance(bucketize(distance, DISTANCE_BUCKETS))[None]
-        sentences = pairs["sentences"]
-        gap = (sentences[:, :, None] - sentences[:, None, :]).clamp(min=0)
-        hidden = hidden + self.sentence(bucketize(gap, SENTENCE_BUCKETS))
-        starts, ends = pairs["starts"], pairs["ends"]
-        nested = (starts[:, None, :] <= starts[:, :, None]) & (ends[:, :, None] <= ends[:, None, :])
-        nested = nested | ((starts[:, :, None] <= starts[:, None, :]) & (ends[:, None, :] <= ends[:, :, None]))
-        hidden = hidden + self.nested(nested.long())
-        speakers = pairs["speakers"]
-        known = (speakers[:, :, None] > 0) & (speakers[:, None, :] > 0)
-        same = speakers[:, :, None] == speakers[:, None, :]
-        hidden = hidden + self.speaker(known.long() * (1 + same.long()))
-        if "mean_vectors" in pairs:
-            hidden = hidden + self.mean_similarity(_similarity_buckets(pairs["mean_vectors"]))
-            hidden = hidden + self.last_similarity(_similarity_buckets(pairs["last_vectors"]))
+        features = pair_features(pairs, self.n_types, self.anaphoricity is not None)
+        scores = None
+        for name, values in features.items():
+            hidden = hidden + getattr(self, name)(values)
+            if self.feature_logits is not None:
+                logits = self.feature_logits[name](values).squeeze(-1)
+                scores = logits if scores is None else scores + logits
         # How much the two mentions are grounded to the same real region.
         real = grounding[:, :, 1:].to(hidden.dtype)
         agree = torch.bmm(real, real.transpose(1, 2))
         hidden = hidden + agree[..., None] * self.grounding_agreement
-        scores = self.out(self.dropout(nn.functional.gelu(hidden))).squeeze(-1)
-        scores = scores + torch.bmm(self.bilinear(mentions), mentions.transpose(1, 2))
+        pair_scores = self.out(self.dropout(nn.functional.gelu(hidden))).squeeze(-1)
+        if scores is not None:
+            pair_scores = pair_scores + scores.to(pair_scores.dtype) * self.feature_logit_scale
+        scores = pair_scores + torch.bmm(self.bilinear(mentions), mentions.transpose(1, 2))
         scores = scores.float().masked_fill(~valid, NEG_INF)
         dummy = scores.new_zeros((n_rows, n_slots, 1))
         return torch.cat([dummy, scores], dim=-1)
+
+
+# The categorical pair features, each named after its embedding table.
+PAIR_FEATURES = (
+    "type_pair", "exact", "head", "overlap", "agreement", "distance", "sentence", "nested", "speaker",
+    "mean_similarity", "last_similarity", "anaphoricity",
+)
+
+
+def pair_features(pairs: Dict[str, torch.Tensor], n_types: int, anaphoricity: bool = False) -> Dict[str, torch.Tensor]:
+    """The value `[B, M, M]` (long) of each pair feature of `PAIR_FEATURES`
+    for every (mention, candidate) pair, from the mention attributes of
+    `pair_inputs` (the similarities only when the token vectors are given,
+    the mention's anaphoricity only when asked for)."""
+    types, sentences, speakers = pairs["types"], pairs["sentences"], pairs["speakers"]
+    starts, ends = pairs["starts"], pairs["ends"]
+    n_rows, n_slots = types.shape
+    slot = torch.arange(n_slots, device=types.device)
+    distance = (slot[:, None] - slot[None, :]).clamp(min=0)
+    gap = (sentences[:, :, None] - sentences[:, None, :]).clamp(min=0)
+    nested = (starts[:, None, :] <= starts[:, :, None]) & (ends[:, :, None] <= ends[:, None, :])
+    nested = nested | ((starts[:, :, None] <= starts[:, None, :]) & (ends[:, None, :] <= ends[:, :, None]))
+    known = (speakers[:, :, None] > 0) & (speakers[:, None, :] > 0)
+    same = speakers[:, :, None] == speakers[:, None, :]
+    features = {
+        "type_pair": types[:, :, None] * n_types + types[:, None, :],
+        "exact": _match(pairs["text_ids"]),
+        "head": _match(pairs["head_ids"]),
+        "overlap": pairs["overlap"],
+        "agreement": pairs["agreement"],
+        "distance": bucketize(distance, DISTANCE_BUCKETS)[None].expand(n_rows, -1, -1),
+        "sentence": bucketize(gap, SENTENCE_BUCKETS),
+        "nested": nested.long(),
+        "speaker": known.long() * (1 + same.long()),
+    }
+    if "mean_vectors" in pairs:
+        features["mean_similarity"] = _similarity_buckets(pairs["mean_vectors"])
+        features["last_similarity"] = _similarity_buckets(pairs["last_vectors"])
+    if anaphoricity:
+        features["anaphoricity"] = pairs["anaphoricity"][:, :, None].expand(-1, -1, n_slots)
+    return features
 
 
 def _similarity_buckets(vectors: torch.Tensor) -> torch.Tensor:
