@@ -25,7 +25,9 @@ def test_entry_points_exist():
     factories = [ep.name for ep in ours("spacy_factories")]
     assert sorted(factories) == ["image_regions", "multimodal_coref"]
     architectures = [ep.name for ep in ours("spacy_architectures")]
-    assert sorted(architectures) == ["mcr_spacy.MultimodalCoref.v1", "mcr_spacy.MultimodalCoref.v2"]
+    assert sorted(architectures) == [
+        "mcr_spacy.MultimodalCoref.v1", "mcr_spacy.MultimodalCoref.v2", "mcr_spacy.MultimodalCoref.v3",
+    ]
     assert [ep.name for ep in ours("spacy_callbacks")] == ["mcr_spacy.initialize_frozen.v1"]
 
 
