@@ -66,15 +66,17 @@ def doc_pair_inputs(doc: Doc, spans: numpy.ndarray, vocab: Dict[str, int]) -> Di
 
 def anaphoricity(mentions: Sequence[Span], text_ids: numpy.ndarray, head_ids: numpy.ndarray) -> numpy.ndarray:
     """`[n]` values (see ANAPHORICITY_VALUES) of mentions in the order given,
-    with the text and head ids of `doc_pair_inputs` (0 for a pronoun)."""
+    with the text and head ids of `doc_pair_inputs` (one vocabulary, so a
+    text's id never equals a head's; 0 for a pronoun)."""
     values = numpy.zeros((len(mentions),), dtype="int64")
     seen = set()
     for i, span in enumerate(mentions):
-        if text_ids[i] == 0 and head_ids[i] == 0:
+        ids = {int(text_ids[i]), int(head_ids[i])} - {0}
+        if not ids:
             continue
-        matched = ("text", text_ids[i]) in seen or ("head", head_ids[i]) in seen
+        matched = bool(ids & seen)
         values[i] = 1 + 6 * int(matched) + 2 * determiner_class(span) + int(follows_predicate_cue(span))
-        seen.update({("text", text_ids[i]), ("head", head_ids[i])} - {("text", 0), ("head", 0)})
+        seen |= ids
     return values
 
 

@@ -307,7 +307,7 @@ def matched_boxes(predicted: Any, gold: Sequence[Box], threshold: float = IOU_TH
     (a maximum matching of the pairs with IoU >= threshold), and never count
     less than their first box alone. None or an empty list: nothing."""
     pred = as_box_array(predicted)
-    gold = as_box_array(list(gold))
+    gold = as_box_array(gold)
     if not len(pred) or not len(gold):
         return 0, 0
     hits = box_iou(pred, gold, inclusive=True) >= threshold

@@ -121,13 +121,15 @@ PAIR_FEATURES = (
 
 
 def pair_features(pairs: Dict[str, torch.Tensor], n_types: int, anaphoricity: bool = False) -> Dict[str, torch.Tensor]:
-    """The value `[B, M, M]` (long) of each pair feature of `PAIR_FEATURES`
-    for every (mention, candidate) pair, from the mention attributes of
-    `pair_inputs` (the similarities only when the token vectors are given,
-    the mention's anaphoricity only when asked for)."""
+    """The value (long) of each pair feature of `PAIR_FEATURES` for every
+    (mention, candidate) pair, from the mention attributes of `pair_inputs`
+    (the similarities only when the token vectors are given, the mention's
+    anaphoricity only when asked for): `[B, M, M]`, or `[1, M, M]` for the
+    distance (the same in every row) and `[B, M, 1]` for the anaphoricity
+    (the same for every candidate), which broadcast."""
     types, sentences, speakers = pairs["types"], pairs["sentences"], pairs["speakers"]
     starts, ends = pairs["starts"], pairs["ends"]
-    n_rows, n_slots = types.shape
+    n_slots = types.shape[1]
     slot = torch.arange(n_slots, device=types.device)
     distance = (slot[:, None] - slot[None, :]).clamp(min=0)
     gap = (sentences[:, :, None] - sentences[:, None, :]).clamp(min=0)
@@ -141,7 +143,7 @@ def pair_features(pairs: Dict[str, torch.Tensor], n_types: int, anaphoricity: bo
         "head": _match(pairs["head_ids"]),
         "overlap": pairs["overlap"],
         "agreement": pairs["agreement"],
-        "distance": bucketize(distance, DISTANCE_BUCKETS)[None].expand(n_rows, -1, -1),
+        "distance": bucketize(distance, DISTANCE_BUCKETS)[None],
         "sentence": bucketize(gap, SENTENCE_BUCKETS),
         "nested": nested.long(),
         "speaker": known.long() * (1 + same.long()),
@@ -150,7 +152,7 @@ def pair_features(pairs: Dict[str, torch.Tensor], n_types: int, anaphoricity: bo
         features["mean_similarity"] = _similarity_buckets(pairs["mean_vectors"])
         features["last_similarity"] = _similarity_buckets(pairs["last_vectors"])
     if anaphoricity:
-        features["anaphoricity"] = pairs["anaphoricity"][:, :, None].expand(-1, -1, n_slots)
+        features["anaphoricity"] = pairs["anaphoricity"][:, :, None]
     return features
 
 
