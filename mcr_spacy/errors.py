@@ -131,6 +131,11 @@ class Errors(metaclass=ErrorsWithCodes):
     E127 = ("mcr_spacy.initialize_frozen.v1 names the component {name!r}, which the pipeline "
             "does not have ({components}). List components of [nlp] pipeline in "
             "[initialize.before_init] components.")
+    E128 = ("mcr_spacy.learn_rate_scales.v1 names the component {name!r}, which the pipeline "
+            "does not train ({components}). List trained components of [nlp] pipeline (not "
+            "frozen ones) in [initialize.after_init] scales.")
+    E129 = ("mcr_spacy.learn_rate_scales.v1 gives {name!r} the scale {value!r}; a scale "
+            "must be a number above 0 (e.g. 0.05 for a pretrained transformer).")
     E140 = ("The model's scores for {doc} are not finite (NaN or infinite), so its "
             "mentions cannot be clustered. Check the doc's region features and boxes "
             "(finite, of the size detectors give); when every doc fails, the weights "

