@@ -1,4 +1,5 @@
-"""`python -m mcr_spacy summarize-ablation`: variants of a setting over seeds."""
+"""`python -m mcr_spacy summarize-ablation`: variants of a setting over seeds;
+`summarize-folds`: a cross-validation's folds against the string-match baseline."""
 from pathlib import Path
 from typing import List, Optional
 
@@ -8,7 +9,7 @@ from spacy.vocab import Vocab
 from wasabi import msg
 
 from ..errors import Errors, MultimodalCorefError
-from ..scoring.ablation import SUMMARY_KEYS, region_ceilings, summarize_variants
+from ..scoring.ablation import FOLD_METRICS, SUMMARY_KEYS, region_ceilings, summarize_folds, summarize_variants
 from ..training.io import read_corpus, write_bytes_atomic
 from ._util import app, format_percent, guard_outputs
 from .write_docs import provenance
@@ -56,4 +57,29 @@ def summarize_ablation_cli(
         ceiling = summary["grounding_ceiling"]
         msg.info(f"One region per mention can reach {format_percent(ceiling['single_region'])} grounding accuracy on "
                  f"{ceiling_corpus}, several regions per mention {format_percent(ceiling['several_regions'])}")
+    msg.good(f"Wrote {output_path}")
+
+
+@app.command("summarize-folds")
+def summarize_folds_cli(
+    metrics_dir: Path = typer.Argument(..., help="Folder of the folds' evaluation reports PREFIX_sK.json."),
+    output_path: Path = typer.Argument(..., help="Output JSON summary (written atomically)."),
+    prefix: str = typer.Option("fold", "--prefix", help="File name prefix of the fold reports."),
+) -> None:
+    """Summarise a cross-validation: per fold (its pipeline evaluated on its
+    own test part) and as means over the folds, the coreference F1s of the
+    model and of the string-match baseline on the same mentions, and the
+    model's margin over the baseline."""
+    guard_outputs([output_path], [metrics_dir])
+    try:
+        summary = summarize_folds(metrics_dir, prefix)
+    except MultimodalCorefError as err:
+        msg.fail(str(err), exits=1)
+    summary["provenance"] = provenance()
+    write_bytes_atomic(srsly.json_dumps(summary, indent=2).encode("utf8"), output_path)
+    rows = [(f"fold {fold['fold']}", fold["n_docs"], *(f"{format_percent(fold['model'][k])} / {format_percent(fold['string_match'][k])}" for k in FOLD_METRICS))
+            for fold in summary["folds"]]
+    rows.append(("mean", summary["n_docs"], *(f"{format_percent(summary['mean']['model'][k])} / {format_percent(summary['mean']['string_match'][k])}" for k in FOLD_METRICS)))
+    msg.table(rows, header=("model / string match", "docs", *FOLD_METRICS))
+    msg.info(f"CoNLL F1 margin over string match: {format_percent(summary['margin']['conll'], sign=True)} (mean of the folds)")
     msg.good(f"Wrote {output_path}")

@@ -35,6 +35,37 @@ def split_cli(
     msg.good(f"Wrote {n1} docs to {first_path} and {n2} docs to {second_path}")
 
 
+@app.command("split-folds")
+def split_folds_cli(
+    input_path: Path = typer.Argument(..., help="A .spacy file (or folder of them) to split into folds."),
+    output_dir: Path = typer.Argument(..., help="Folder for train_K.spacy, dev_K.spacy and test_K.spacy of each fold K."),
+    folds: int = typer.Option(4, "--folds", help="Number of folds."),
+    dev_size: int = typer.Option(25, "--dev-size", help="Docs of each fold's training part also written as its dev set (for the training log only)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the shuffle before splitting."),
+) -> None:
+    """Split a corpus into folds for cross-validation: after a seeded shuffle,
+    doc i goes to the test part of fold i % FOLDS and to the training part
+    of every other fold, so that each doc is tested exactly once by a model
+    that never saw it. Each fold's dev set is the first docs of its training
+    part: training logs its scores, and no test doc is read in training."""
+    docs = read_corpus_or_exit(input_path, spacy.blank("en").vocab)
+    if not 2 <= folds <= len(docs):
+        msg.fail(Errors.E763.format(n_docs=len(docs), path=input_path, folds=folds), exits=1)
+    parts = {}
+    for k in range(folds):
+        parts[output_dir / f"train_{k}.spacy"] = parts[output_dir / f"dev_{k}.spacy"] = parts[output_dir / f"test_{k}.spacy"] = None
+    guard_outputs(list(parts), [input_path])
+    random.Random(seed).shuffle(docs)
+    for k in range(folds):
+        train = [doc for i, doc in enumerate(docs) if i % folds != k]
+        parts[output_dir / f"train_{k}.spacy"] = train
+        parts[output_dir / f"dev_{k}.spacy"] = train[:max(1, dev_size)]
+        parts[output_dir / f"test_{k}.spacy"] = [doc for i, doc in enumerate(docs) if i % folds == k]
+    output_dir.mkdir(parents=True, exist_ok=True)
+    counts = write_docbins(parts)
+    msg.good(f"Wrote {folds} folds of {len(docs)} docs to {output_dir} (test parts of {min(counts[2::3])} to {max(counts[2::3])} docs)")
+
+
 @app.command("annotate-mentions")
 def annotate_mentions_cli(
     model: str = typer.Argument(..., help="A pipeline whose entity recognizer finds mentions (e.g. trained with configs/mentions.cfg)."),

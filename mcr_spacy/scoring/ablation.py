@@ -1,6 +1,7 @@
 """Ablation summaries: variants of a setting, each trained with several seeds
 and evaluated on the same test set, as means with their per-seed values and
-their difference from a baseline variant."""
+their difference from a baseline variant; and cross-validation summaries:
+the model against the string-match baseline on each fold's test part."""
 import re
 import statistics
 from pathlib import Path
@@ -94,6 +95,44 @@ def summarize_variants(metrics_dir: Path, variants: Dict[str, str], baseline: st
             for key, value in variant["mean"].items()
         }
     return summary
+
+
+FOLD_METRICS = ("conll", "muc", "b3", "ceafe", "blanc", "lea")
+"""The coreference F1s a cross-validation summary keeps, per fold."""
+
+
+def _coref_f1s(report: Dict[str, Any]) -> Dict[str, Optional[float]]:
+    coref = report.get("coref") or {}
+    return {name: report.get("coref_conll_f") if name == "conll" else (coref.get(name) or {}).get("f")
+            for name in FOLD_METRICS}
+
+
+def summarize_folds(metrics_dir: Path, prefix: str) -> Dict[str, Any]:
+    """The evaluation reports `{prefix}_s{k}.json` of the folds of a
+    cross-validation (each on its own test part, with the string-match
+    baseline on the same mentions): per fold and as means over the folds,
+    the model's and the baseline's coreference F1s (`FOLD_METRICS`), and the
+    model's margin over the baseline."""
+    paths = find_runs(metrics_dir, prefix)
+    if not paths:
+        raise DataFormatError(Errors.E764.format(pattern=f"{prefix}_s<k>.json", path=metrics_dir))
+    folds = []
+    for path in paths:
+        report = _read(path)
+        baseline = (report.get("baselines") or {}).get("string_match")
+        if not baseline:
+            raise DataFormatError(Errors.E765.format(path=path))
+        folds.append({
+            "fold": path.stem.rsplit("_s", 1)[1], "n_docs": report.get("n_docs"),
+            "protocol": report.get("protocol"), "model": _coref_f1s(report), "string_match": _coref_f1s(baseline),
+        })
+    mean = {system: {name: _mean([fold[system][name] for fold in folds]) for name in FOLD_METRICS}
+            for system in ("model", "string_match")}
+    margin = {name: (mean["model"][name] - mean["string_match"][name])
+              if mean["model"][name] is not None and mean["string_match"][name] is not None else None
+              for name in FOLD_METRICS}
+    return {"folds": folds, "n_docs": sum(fold["n_docs"] or 0 for fold in folds), "mean": mean, "margin": margin,
+            "margin_std": _std([fold["model"]["conll"] - fold["string_match"]["conll"] for fold in folds])}
 
 
 def single_region_ceiling(docs: Iterable[Doc], prefix: str = CLUSTER_PREFIX) -> Optional[float]:

@@ -1,4 +1,5 @@
-"""summarize-ablation, its section of the results page, and refined-box rows of evaluate."""
+"""summarize-ablation and summarize-folds, their sections of the results page, and
+refined-box rows of evaluate."""
 import json
 
 import pytest
@@ -7,7 +8,7 @@ from typer.testing import CliRunner
 from mcr_spacy.cli import app
 from mcr_spacy.cli.write_docs import results_page
 from mcr_spacy.errors import DataFormatError
-from mcr_spacy.scoring.ablation import summarize_variants
+from mcr_spacy.scoring.ablation import summarize_folds, summarize_variants
 
 from .test_evaluate import _run, setup  # noqa: F401  (the fixture)
 
@@ -95,3 +96,34 @@ def test_single_region_ceiling_counts_one_box_per_mention_with_several():
     assert single_region_ceiling([nlp("nothing here")]) is None
     # several regions per mention: both men's boxes
     assert region_ceilings([doc]) == {"single_region": pytest.approx(1 / 3), "several_regions": pytest.approx(2 / 3)}
+
+
+def write_fold(folder, k, model, baseline, with_baseline=True):
+    def scores(conll, muc):
+        return {"coref_conll_f": conll, "coref": {"muc": {"f": muc}, "b3": {"f": conll}}}
+    report = {**scores(model, model + 0.02), "n_docs": 10 + k, "protocol": "gold mentions"}
+    report["baselines"] = {"string_match": {"kind": "coreference", **scores(baseline, baseline + 0.01)}} if with_baseline else {}
+    (folder / f"fold_s{k}.json").write_text(json.dumps(report))
+
+
+def test_summarize_folds_means_and_margin(tmp_path):
+    for k, (model, baseline) in enumerate([(0.90, 0.86), (0.92, 0.85), (0.88, 0.87)]):
+        write_fold(tmp_path, k, model, baseline)
+    summary = summarize_folds(tmp_path, "fold")
+    assert [fold["fold"] for fold in summary["folds"]] == ["0", "1", "2"] and summary["n_docs"] == 33
+    assert summary["mean"]["model"]["conll"] == pytest.approx(0.90)
+    assert summary["mean"]["string_match"]["muc"] == pytest.approx(0.87)
+    assert summary["margin"]["conll"] == pytest.approx(0.90 - 0.86)
+    assert summary["margin_std"] == pytest.approx(0.03)  # margins 0.04, 0.07, 0.01
+    assert summary["mean"]["model"]["lea"] is None and summary["margin"]["lea"] is None
+    page = results_page({"vispro_cv.json": summary}, "metrics")
+    assert "VisPro cross-validation" in page and "**90.00** / 86.00" in page and "+4.00" in page
+    out = tmp_path / "summary" / "cv.json"
+    result = CliRunner().invoke(app, ["summarize-folds", str(tmp_path), str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["margin"]["conll"] == pytest.approx(0.04)
+    with pytest.raises(DataFormatError, match=r"\[E764\]"):
+        summarize_folds(tmp_path, "nothing")
+    write_fold(tmp_path, 3, 0.9, 0.8, with_baseline=False)
+    with pytest.raises(DataFormatError, match=r"\[E765\].*fold_s3"):
+        summarize_folds(tmp_path, "fold")

@@ -44,6 +44,27 @@ def test_split_and_export_texts(tmp_path):
     assert [json.loads(line)["text"] for line in lines] == [d.text for d in first + second]
 
 
+def test_split_folds_tests_each_doc_once_and_never_in_its_training(tmp_path):
+    nlp = spacy.blank("en")
+    texts = [f"Doc {i}." for i in range(10)]
+    write_docbin([nlp.make_doc(text) for text in texts], tmp_path / "all.spacy")
+    result = run("split-folds", tmp_path / "all.spacy", tmp_path / "cv", "--folds", "3", "--dev-size", "2")
+    assert result.exit_code == 0, result.output
+    tested = []
+    for k in range(3):
+        train, dev, test = ([d.text for d in read_corpus(tmp_path / "cv" / f"{part}_{k}.spacy", nlp.vocab)]
+                            for part in ("train", "dev", "test"))
+        assert sorted(train + test) == sorted(texts) and not set(train) & set(test)
+        assert dev == train[:2]
+        tested += test
+    assert sorted(tested) == sorted(texts)
+    # the input is left as it was
+    assert [d.text for d in read_corpus(tmp_path / "all.spacy", nlp.vocab)] == texts
+    for folds in ("1", "11"):
+        result = run("split-folds", tmp_path / "all.spacy", tmp_path / "bad", "--folds", folds)
+        assert result.exit_code == 1 and "E763" in result.output and not (tmp_path / "bad").exists()
+
+
 @pytest.mark.parametrize(
     "args,code",
     [
