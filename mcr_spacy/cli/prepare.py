@@ -51,19 +51,16 @@ def split_folds_cli(
     docs = read_corpus_or_exit(input_path, spacy.blank("en").vocab)
     if not 2 <= folds <= len(docs):
         msg.fail(Errors.E763.format(n_docs=len(docs), path=input_path, folds=folds), exits=1)
-    parts = {}
-    for k in range(folds):
-        parts[output_dir / f"train_{k}.spacy"] = parts[output_dir / f"dev_{k}.spacy"] = parts[output_dir / f"test_{k}.spacy"] = None
-    guard_outputs(list(parts), [input_path])
+    paths = [[output_dir / f"{part}_{k}.spacy" for part in ("train", "dev", "test")] for k in range(folds)]
+    guard_outputs([path for fold in paths for path in fold], [input_path])
     random.Random(seed).shuffle(docs)
-    for k in range(folds):
+    parts = {}
+    for k, (train_path, dev_path, test_path) in enumerate(paths):
         train = [doc for i, doc in enumerate(docs) if i % folds != k]
-        parts[output_dir / f"train_{k}.spacy"] = train
-        parts[output_dir / f"dev_{k}.spacy"] = train[:max(1, dev_size)]
-        parts[output_dir / f"test_{k}.spacy"] = [doc for i, doc in enumerate(docs) if i % folds == k]
+        parts.update({train_path: train, dev_path: train[:max(1, dev_size)], test_path: docs[k::folds]})
     output_dir.mkdir(parents=True, exist_ok=True)
-    counts = write_docbins(parts)
-    msg.good(f"Wrote {folds} folds of {len(docs)} docs to {output_dir} (test parts of {min(counts[2::3])} to {max(counts[2::3])} docs)")
+    tested = write_docbins(parts)[2::3]
+    msg.good(f"Wrote {folds} folds of {len(docs)} docs to {output_dir} (test parts of {min(tested)} to {max(tested)} docs)")
 
 
 @app.command("annotate-mentions")

