@@ -152,7 +152,7 @@ def training_time_section(runs: Sequence[Tuple[str, Dict[str, Any], str]]) -> Li
                      "–" if not load else f"{load[1]:.1f}",
                      f"{prov.get('machine', 'not recorded')}; commit {prov.get('commit', 'not recorded')}; "
                      f"{prov.get('date', 'date not recorded')} (`{source}`)"])
-    return lines + _table(["config", "steps", "whole command", "training loop", "dev score, last step", "best", "load (5 min)", "run"], rows) + [""]
+    return lines + _table(["config", "steps", "whole command", "training loop", "dev score, last evaluation", "best", "load (5 min)", "run"], rows) + [""]
 
 
 def _minutes(seconds: Optional[float]) -> str:

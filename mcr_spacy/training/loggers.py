@@ -30,7 +30,8 @@ def timed_console_logger(
     """spaCy's console logger that also writes, when training ends, a JSON
     report of how long it took to `path` (none when null): the wall-clock
     seconds of the whole `spacy train` process (loading and initialising the
-    pipeline included) and of the training loop, the steps done, and each
+    pipeline included) and of the training loop, the last step (also when
+    `max_steps` is not a multiple of `eval_frequency`), and each
     evaluation's step, seconds and score, with the machine's load average
     when training ended and its name, commit and date."""
     console = console_logger(progress_bar=progress_bar)
@@ -42,9 +43,13 @@ def timed_console_logger(
         last: Dict[str, Any] = {}
 
         def log(info: Optional[Dict[str, Any]]) -> None:
+            # spaCy logs every step, with info only on the steps it evaluates:
+            # the steps after the last evaluation count too
             if info is not None:
                 last.update(step=info["step"], epoch=info["epoch"])
                 evaluations.append({"step": info["step"], "seconds": info["seconds"], "score": info["score"]})
+            elif "step" in last:
+                last["step"] += 1
             log_step(info)
 
         def finish() -> None:

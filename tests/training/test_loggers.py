@@ -36,6 +36,14 @@ def test_timed_logger_writes_steps_evaluations_and_provenance(tmp_path):
     assert "0.75" in output or "75" in output  # the console table is still printed
 
 
+def test_timed_logger_counts_the_steps_after_the_last_evaluation(tmp_path):
+    # max_steps 4 with eval_frequency 3: spaCy evaluates steps 0 and 3 only
+    path = tmp_path / "time.json"
+    _run_logger(str(path), [_info(0, 0.25), None, None, _info(3, 0.5), None])
+    report = srsly.read_json(path)
+    assert report["steps"] == 4 and [e["step"] for e in report["evaluations"]] == [0, 3]
+
+
 def test_timed_logger_without_a_path_writes_nothing(tmp_path):
     _run_logger(None, [_info(0, 0.5)])
     assert list(tmp_path.iterdir()) == []
