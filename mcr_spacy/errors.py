@@ -310,13 +310,13 @@ class Errors(metaclass=ErrorsWithCodes):
             "Run the variant's training and evaluation first (project.yml `ablation`), or "
             "give the prefix its reports were written with.")
     E761 = "The baseline {baseline!r} is not one of the variants {names}; name one of them with --baseline."
+    E762 = "--variant takes name=prefix (e.g. 'trace loss=traces_loss'), got {value!r}."
     E763 = ("--folds must be at least 2 and at most the number of docs ({n_docs}) in {path}, "
             "got {folds}.")
     E764 = ("No fold report {pattern} in {path}. Evaluate each fold's pipeline on its test part "
             "with `evaluate --gold-mentions --output {path}/fold_s<k>.json` first.")
     E765 = ("The fold report {path} has no string-match baseline (its 'baselines' lack "
             "'string_match'). Write it with `evaluate`, which scores that baseline on the same mentions.")
-    E762 = "--variant takes name=prefix (e.g. 'trace loss=traces_loss'), got {value!r}."
     # -- end of cli --
 
     # E800-E899: vision (reading images, region extraction, annotate, extract-regions)

@@ -12,6 +12,7 @@ import srsly
 import typer
 from wasabi import msg
 
+from ..scoring.ablation import FOLD_METRICS
 from ..training.io import write_bytes_atomic
 from ..training.reports import provenance
 from ._util import app, format_percent, guard_outputs
@@ -200,8 +201,9 @@ def cross_validation_section(report: Dict[str, Any], label: str, source: str) ->
     lines = [f"## {label}", "", _heading(report, source), "",
              "Each fold's pipeline is trained on the other folds and scored on its own test part, so every",
              "dialog is tested once by a model that never saw it. Each cell: model / string match, F1.", ""]
+    # the summary's metrics (FOLD_METRICS) are those of COREF_COLUMNS, in its order
     header = ["fold", "dialogs"] + [c for c, _ in COREF_COLUMNS]
-    metrics = [("conll" if key == "conll_f" else key) for _, key in COREF_COLUMNS]
+    metrics = FOLD_METRICS
     rows = [[f"{fold.get('fold')}", str(fold.get("n_docs", "?"))]
             + [f"{pct(fold['model'].get(m))} / {pct(fold['string_match'].get(m))}" for m in metrics]
             for fold in report.get("folds", [])]
