@@ -12,6 +12,7 @@ from spacy.training import Example
 from wasabi import msg
 
 from ..scoring.baselines import GROUNDING_BASELINES, TEXT_BASELINES
+from ..scoring.label_grounding import label_grounding_accuracy, majority_labels, predicted_labels
 from ..scoring.vispro import GROUPS as VISPRO_GROUPS, has_pronoun_info, pronoun_scores
 from ..training.io import write_bytes_atomic
 from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY, IOU_THRESHOLD, PREDICTED_MENTIONS_KEY
@@ -105,7 +106,8 @@ def evaluate(
     """Run `nlp` on the texts of `references` and score it. RETURNS the report:
     the flat score keys at top level, plus "coref", "grounding", "baselines",
     "scorch" (when `scorch_dir` is given), "protocol", "vispro_pronouns" (when
-    the references carry VisPro's pronoun annotation) and, with `text_only`,
+    the references carry VisPro's pronoun annotation), "label_grounding" (when
+    clusters without gold boxes name region labels) and, with `text_only`,
     "text_only": the same scores of the same pipeline on the docs without
     their regions. Without `singletons`, one-mention clusters of the gold,
     the model and the baselines are not scored."""
@@ -178,6 +180,12 @@ def _score_predictions(
     report["n_predicted_mentions"] = sum(len(boxes) for _, boxes in predictions)
     if has_pronoun_info(references):
         report["vispro_pronouns"] = pronoun_scores(references, [clusters for clusters, _ in predictions])
+    by_label = label_grounding_accuracy(references, [predicted_labels(doc, key) for doc in predicted], prefix)
+    if by_label is not None:
+        report["label_grounding"] = {
+            "model": by_label,
+            "majority label": label_grounding_accuracy(references, [majority_labels(doc, key) for doc in predicted], prefix),
+        }
     report["baselines"] = run_baselines(examples, prefix, key, use_gold_mentions, gold_mentions_key, singletons)
     return report
 
@@ -211,6 +219,8 @@ def print_report(report: Dict[str, Any]) -> None:
     print_refined_table(report)
     if "vispro_pronouns" in report:
         print_pronoun_table(report)
+    if "label_grounding" in report:
+        print_label_grounding_table(report["label_grounding"])
     text = report.get("text_only")
     if text is not None:
         msg.divider("Without the regions (same pipeline, text only)")
@@ -268,6 +278,17 @@ def print_pronoun_table(report: Dict[str, Any]) -> None:
     msg.table(rows, header=("pronouns (antecedents)", *(name for name, _ in systems)), aligns=("l", *("r" for _ in systems)))
 
 
+def print_label_grounding_table(scores: Dict[str, Dict[str, Any]]) -> None:
+    """Grounding scored by detector labels, of the model and the baseline."""
+    msg.divider("Grounding by detector label (the region's label is one its cluster's noun phrases name)")
+    model = scores["model"]
+    rows = [
+        (f"{label} ({model[n]})", *(_pct(s[key]) for s in scores.values()))
+        for label, key, n in (("overall", "acc", "n"), ("nouns", "acc_noun", "n_noun"), ("pronouns", "acc_pronoun", "n_pronoun"))
+    ]
+    msg.table(rows, header=("accuracy (mentions)", *scores), aligns=("l", *("r" for _ in scores)))
+
+
 @app.command("evaluate")
 def evaluate_cli(
     model: str = typer.Argument(..., help="Pipeline to evaluate: an installed package name or a directory saved with nlp.to_disk / spacy train."),
@@ -309,7 +330,11 @@ def evaluate_cli(
     (doc._.pronoun_info, kept by convert-jsonlines) also get VisPro's pronoun
     metric: precision, recall and F1 of the antecedent noun phrases put in each
     referential pronoun's cluster, for pronouns whose referent was discussed in
-    the dialog and for those that were not.
+    the dialog and for those that were not. Clusters without gold boxes whose
+    noun phrases name detector labels of their regions ("a man ... he":
+    person) are scored by label: a mention is right when grounded to a region
+    with one of those labels, beside a baseline that grounds every mention to
+    the image's most frequent label.
     """
     guard_outputs([output, scorch_dir], [model, data_path])
     if gpu_id >= 0:

@@ -184,6 +184,7 @@ def vispro_section(report: Dict[str, Any], label: str, source: str) -> List[str]
         header = ["system"] + [f"{g.replace('_', ' ')} ({pronouns[0][1][g]['n']})" for g in groups]
         rows = [[name] + [" / ".join(pct(s[g][k]) for k in ("p", "r", "f")) for g in groups] for name, s in pronouns]
         lines += _table(header, rows) + [""]
+    lines += label_grounding_lines(report.get("label_grounding"))
     footer = f"{report.get('n_docs', '?')} dialogs; protocol: {report.get('protocol', '?')}"
     if not report.get("singletons", True):
         footer += " (one-mention clusters not scored, as VisPro annotates none)"
@@ -193,6 +194,22 @@ def vispro_section(report: Dict[str, Any], label: str, source: str) -> List[str]
                    f"{pct(mentions.get('f'))}; the baselines cluster the same mentions")
     lines += [footer + ".", ""]
     return lines
+
+
+def label_grounding_lines(scores: Optional[Dict[str, Dict[str, Any]]]) -> List[str]:
+    """Grounding scored by detector labels (`evaluate`'s "label_grounding"),
+    of the model and the majority-label baseline; nothing without it."""
+    if not scores:
+        return []
+    model = scores["model"]
+    kinds = (("all", "acc", "n"), ("noun phrases", "acc_noun", "n_noun"), ("pronouns", "acc_pronoun", "n_pronoun"))
+    lines = ["Grounding by detector label: the share of mentions grounded to a region with a label that",
+             "their gold cluster's noun phrases name (\"a man ... he\": person), among the mentions whose",
+             "cluster names one.", ""]
+    header = ["system"] + [f"{name} ({model[n]})" for name, _, n in kinds]
+    rows = [["`multimodal_coref`" if system == "model" else system] + [pct(s.get(key)) for _, key, _ in kinds]
+            for system, s in scores.items() if s]
+    return lines + _table(header, rows) + [""]
 
 
 def cross_validation_section(report: Dict[str, Any], label: str, source: str) -> List[str]:

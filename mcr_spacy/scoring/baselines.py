@@ -8,6 +8,7 @@ from typing import Dict, Iterable, List, Optional, Sequence
 
 from spacy.tokens import Span
 
+from ..annotation.label_names import singular
 from ..annotation.mention_attributes import DETERMINERS, compatible, head_word, normalized_text, pronoun_class
 from ..pipeline.decoding import UnionFind
 from ..annotation.regions import ImageRegions
@@ -89,13 +90,6 @@ def largest_region_grounding(
     return {offsets(span): (None if box is None else list(box)) for span in _sorted(mentions)}
 
 
-def _stem(word: str) -> str:
-    for suffix, repl in (("ies", "y"), ("es", ""), ("s", "")):
-        if len(word) > 3 and word.endswith(suffix) and not word.endswith("ss"):
-            return word[: -len(suffix)] + repl
-    return word
-
-
 def _label_score(targets: Sequence[str], label: str) -> float:
     words = label.lower().replace("_", " ").split()
     if not words:
@@ -104,9 +98,9 @@ def _label_score(targets: Sequence[str], label: str) -> float:
     for target in targets:
         if target == words[-1]:
             best = max(best, 3.0)
-        elif _stem(target) == _stem(words[-1]):
+        elif singular(target) == singular(words[-1]):
             best = max(best, 2.0)
-        elif any(target == w or _stem(target) == _stem(w) for w in words):
+        elif any(target == w or singular(target) == singular(w) for w in words):
             best = max(best, 1.0)
     return best
 

@@ -104,6 +104,16 @@ def test_vispro_section_compares_the_model_without_regions_and_the_baselines():
     assert "3 dialogs; protocol: gold mentions." in page
 
 
+def test_vispro_section_shows_grounding_by_label_when_reported():
+    by_label = {"model": {"acc": 0.75, "n": 8, "acc_noun": 1.0, "n_noun": 4, "acc_pronoun": 0.5, "n_pronoun": 4},
+                "majority label": {"acc": 0.5, "n": 8, "acc_noun": 0.5, "n_noun": 4, "acc_pronoun": 0.5, "n_pronoun": 4}}
+    page = results_page({"vispro_test_gold_mentions.json": _report(f=0.9) | {"label_grounding": by_label}}, "metrics")
+    assert "| system | all (8) | noun phrases (4) | pronouns (4) |" in page
+    assert "| `multimodal_coref` | 75.00 | 100.00 | 50.00 |" in page
+    assert "| majority label | 50.00 | 50.00 | 50.00 |" in page
+    assert "Grounding by detector label" not in results_page({"vispro_test_gold_mentions.json": _report(f=0.9)}, "metrics")
+
+
 def test_vispro_end_to_end_section_reports_mention_detection():
     report = _report(f=0.7) | {"n_docs": 5, "protocol": "predicted mentions", "singletons": False,
                                "mentions": {"r": 0.9, "p": 0.6, "f": 0.72}}
