@@ -88,6 +88,7 @@ DEFAULT_SETTINGS: Dict[str, Any] = {
     "trace_min_overlap": 0.3,
     "trace_reliability": None,
     "multi_region_ratio": None,
+    "label_groundings": False,
 }
 
 
@@ -142,6 +143,7 @@ def make_multimodal_coref(
     trace_min_overlap: float = DEFAULT_SETTINGS["trace_min_overlap"],
     trace_reliability: Optional[float] = DEFAULT_SETTINGS["trace_reliability"],
     multi_region_ratio: Optional[float] = DEFAULT_SETTINGS["multi_region_ratio"],
+    label_groundings: bool = DEFAULT_SETTINGS["label_groundings"],
 ) -> "MultimodalCoref":
     """Create a multimodal_coref component: finds mentions, clusters the ones
     that corefer and grounds every mention and cluster to an image region.
@@ -165,7 +167,12 @@ def make_multimodal_coref(
         in (0, 1] grounds a plural mention ("two men", "they") to every region
         at least this share as probable as its best one (and above "no
         region"), up to its number: `span._.grounding` then also has
-        "regions", "boxes" and "refined_boxes", best first."""
+        "regions", "boxes" and "refined_boxes", best first.
+    label_groundings: train grounding, on labelled docs, to ground each
+        noun phrase without a gold box to the regions whose detector labels
+        it names ("the bikes" to the "bicycle" regions), so that docs with
+        labelled regions but no gold boxes (VisPro's COCO detections) teach
+        grounding too."""
     return MultimodalCoref(
         nlp.vocab, model, name,
         mention_getter=mention_getter,
@@ -193,6 +200,7 @@ def make_multimodal_coref(
         trace_min_overlap=trace_min_overlap,
         trace_reliability=trace_reliability,
         multi_region_ratio=multi_region_ratio,
+        label_groundings=label_groundings,
     )
 
 
@@ -234,6 +242,7 @@ class MultimodalCoref(TrainablePipe):
         trace_min_overlap: float = DEFAULT_SETTINGS["trace_min_overlap"],
         trace_reliability: Optional[float] = DEFAULT_SETTINGS["trace_reliability"],
         multi_region_ratio: Optional[float] = DEFAULT_SETTINGS["multi_region_ratio"],
+        label_groundings: bool = DEFAULT_SETTINGS["label_groundings"],
     ) -> None:
         """Settings default to the factory's (`DEFAULT_SETTINGS`); the model,
         the mention getter and the scorer are what the factory builds from
@@ -278,6 +287,7 @@ class MultimodalCoref(TrainablePipe):
             "trace_min_overlap": trace_min_overlap,
             "trace_reliability": trace_reliability,
             "multi_region_ratio": multi_region_ratio,
+            "label_groundings": bool(label_groundings),
             "model_settings": None,
         }
         # Running [agree, chance, n] counts of the traces on labelled mentions.
@@ -508,6 +518,7 @@ class MultimodalCoref(TrainablePipe):
             pseudo_grounding_threshold=self.cfg["pseudo_grounding_threshold"],
             chunk=self.model.attrs["max_mentions_per_chunk"],
             traces=traces,
+            label_groundings=self.cfg.get("label_groundings", False),
         )
         if traces is not None:
             # Older counts fade, so the estimate follows the data seen lately.

@@ -11,6 +11,7 @@ from spacy.training import Example
 from ..annotation.boxes import box_iou
 from ..annotation.clusters import get_clusters
 from ..annotation.gold import doc_name
+from ..annotation.label_names import named_regions
 from ..errors import AlignmentError, ConfigError, Errors
 from ..ml.model import CorefOutputs, Targets
 from ..ml.traces import doc_trace_boxes, mention_trace_overlap, point_regions, trace_target
@@ -54,6 +55,7 @@ def build_targets(
     pseudo_grounding_threshold: float,
     chunk: int,
     traces: Optional["TraceSettings"] = None,
+    label_groundings: bool = False,
 ) -> Targets:
     """The training targets of a batch: gold coreferent pairs, acceptable
     grounding slots and box targets of the labelled examples' mentions
@@ -62,7 +64,9 @@ def build_targets(
     With an antecedent scorer, also the gold antecedents (in the layout of
     `CorefOutputs.antecedent_scores`, mentions in rows of `chunk`) and the
     teacher's confident antecedents. With `traces`, also the trace targets
-    of the unlabelled examples' mentions (see `add_trace_targets`)."""
+    of the unlabelled examples' mentions (see `add_trace_targets`). With
+    `label_groundings`, noun phrases without gold boxes are grounded to the
+    regions whose labels they name (see `add_label_targets`)."""
     n = int(sum(outputs.lengths))
     width = outputs.ground_logits.shape[1]
     doc_index = numpy.zeros((n,), dtype="int64")
@@ -124,6 +128,11 @@ def build_targets(
             box_source[j] = regions.normalized_boxes()[r, :4]
             box_gold[j] = numpy.clip(gold_boxes[g] / size, 0.0, 1.0)
             box_mask[j] = True
+        if label_groundings and regions is not None and regions.labels is not None:
+            add_label_targets(
+                eg.predicted, get_mentions(eg.predicted), gold, list(regions.labels), rows.start,
+                ground_target, ground_mask,
+            )
     trace = None
     if traces is not None:
         trace = add_trace_targets(
@@ -148,6 +157,28 @@ def build_targets(
         antecedent_gold, pseudo_antecedents,
         *(trace if trace is not None else (None, None, None)),
     )
+
+
+def add_label_targets(
+    doc: Doc, mentions: List[Tuple[int, int]], gold: GoldByMention, labels: List[str], first_row: int,
+    ground_target: numpy.ndarray, ground_mask: numpy.ndarray,
+) -> None:
+    """Grounding targets from region labels: every noun phrase of `doc` that
+    names one or more region labels ("the bikes" a "bicycle") may ground to
+    any of those regions, unless its gold cluster has gold boxes. The target
+    comes from the phrase's own words, never from its cluster, so pronouns
+    get none: how well they ground is what the model learns from the phrases.
+    `mentions` are the rows of `doc` from `first_row` on; `ground_target`
+    and `ground_mask` change in place."""
+    boxed = {cluster_id for cluster_id, grounding in gold.values() if grounding is not None and "boxes" in grounding}
+    for row, (start, end) in enumerate(mentions, start=first_row):
+        if (start, end) in gold and gold[(start, end)][0] in boxed:
+            continue
+        named = named_regions(doc[start:end], labels)
+        if named:
+            ground_target[row] = 0.0
+            ground_target[row, [region + 1 for region in named]] = 1.0
+            ground_mask[row] = True
 
 
 class TraceSettings(NamedTuple):
