@@ -5,7 +5,8 @@ what ties a dialog's entities to its image, and what trains grounding
 where there are no gold boxes."""
 from typing import Dict, List, Sequence, Tuple
 
-from spacy.tokens import Span
+import numpy
+from spacy.tokens import Doc, Span
 
 from .mention_attributes import head_word, pronoun_class, semantic_features, words
 
@@ -92,3 +93,14 @@ def _ends_in(text: str, name: str) -> bool:
 def named_regions(span: Span, labels: Sequence[str]) -> List[int]:
     """The indices of the `labels` (one per region) that `span` names."""
     return [i for i, label in enumerate(labels) if label and names_label(span, label)]
+
+
+def label_matrix(doc: Doc, mentions: Sequence[Sequence[int]], labels: Sequence[str]) -> numpy.ndarray:
+    """`[M, R]` float32: 1 where mention m (token offsets `(start, end)`)
+    names the label of region r, else 0."""
+    found = numpy.zeros((len(mentions), len(labels)), dtype="float32")
+    for m, (start, end) in enumerate(mentions):
+        span = doc[int(start):int(end)]
+        for r, label in enumerate(labels):
+            found[m, r] = bool(label) and names_label(span, label)
+    return found

@@ -9,6 +9,7 @@ from thinc.types import Floats2d, Ints2d
 from ..errors import Errors, RegionsError
 from ..annotation.extensions import get_doc_values
 from ..annotation.gold import doc_name
+from ..annotation.label_names import label_matrix
 from .mention_features import get_mention_features
 from .pair_inputs import PAIR_ATTRIBUTES, PAIR_MATRICES, doc_pair_inputs
 from .traces import docs_trace_overlap
@@ -89,6 +90,16 @@ def build_batch(
                 rows = mention_doc == i
                 trace_overlap[mention_row[rows], mention_slot[rows], : overlap.shape[1]] = overlap
         trace_overlap = ops.asarray(trace_overlap)
+    label_match = None
+    if model.attrs.get("label_grounding"):
+        label_match = numpy.zeros((n_rows, max_m, max_r), dtype="float32")
+        for i, (doc, doc_spans) in enumerate(zip(docs, spans)):
+            doc_labels = (doc._.image_regions.labels or []) if doc._.image_regions is not None else []
+            if len(doc_spans) and doc_labels:
+                rows = mention_doc == i
+                named = label_matrix(doc, doc_spans, doc_labels)
+                label_match[mention_row[rows], mention_slot[rows], : named.shape[1]] = named
+        label_match = ops.asarray(label_match)
     pairs = None
     if model.attrs.get("antecedent_width"):
         pairs = _batch_pairs(docs, spans, n_mentions, mention_row, mention_slot, n_rows, max_m)
@@ -107,6 +118,7 @@ def build_batch(
         "region_mask": ops.asarray(region_mask),
         "pairs": pairs,
         "trace_overlap": trace_overlap,
+        "label_match": label_match,
     }, row_docs.tolist()
 
 

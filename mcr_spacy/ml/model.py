@@ -269,6 +269,7 @@ def build_multimodal_coref_model_v3(
     anaphoricity: bool = True,
     trace_grounding: bool = False,
     trace_window: int = 1,
+    label_grounding: bool = False,
 ) -> Model[MentionBatch, CorefOutputs]:
     """`mcr_spacy.MultimodalCoref.v2` (same settings) whose pair scorer also
     adds a learned logit per value of each pair feature straight to the score
@@ -282,6 +283,10 @@ def build_multimodal_coref_model_v3(
         one has its text or head, its determiner and whether it follows a
         copula: what tells a new entity ("a surfboard") from a predicate
         ("is it a puppy") or a repeated one ("the dog").
+    label_grounding: add a learned logit to the grounding score of every
+        region whose detector label the mention names (see
+        `annotation.label_names`: "the bikes" and a "bicycle" region), so
+        that labels seen rarely in training still ground by their names.
     """
     if not feature_logit_scale >= 0:
         raise ConfigError(Errors.E181.format(name="feature_logit_scale", rule="a number >= 0", value=feature_logit_scale))
@@ -292,6 +297,7 @@ def build_multimodal_coref_model_v3(
     )
     model.attrs["feature_logit_scale"] = float(feature_logit_scale)
     model.attrs["anaphoricity"] = bool(anaphoricity)
+    model.attrs["label_grounding"] = bool(label_grounding)
     return model
 
 
@@ -330,6 +336,7 @@ def build_torch_layer(model: Model, settings: Dict[str, Any]) -> None:
         trace_grounding=model.attrs.get("trace_grounding", False),
         feature_logit_scale=model.attrs.get("feature_logit_scale", 0.0),
         anaphoricity=model.attrs.get("anaphoricity", False),
+        label_grounding=model.attrs.get("label_grounding", False),
     )
     wrapper = wrap_module(module, model.attrs["mixed_precision"], model.attrs["grad_scaler"])
     if model.has_ref("torch"):

@@ -7,9 +7,11 @@ from spacy.language import Language
 from mcr_spacy.annotation.clusters import get_clusters
 from mcr_spacy.annotation.gold import make_example
 from mcr_spacy.annotation.regions import ImageRegions
+from mcr_spacy.annotation.label_names import label_matrix, named_regions
+from mcr_spacy.pipeline.component import DEFAULT_MODEL
 from mcr_spacy.pipeline.targets import add_label_targets, gold_by_mention
 
-from ..util import coref_nlp, make_examples
+from ..util import SMALL_MODEL, coref_nlp, make_examples
 from .test_component import train
 from .test_traces import gold_regions, grounding_accuracy
 
@@ -69,3 +71,42 @@ def test_label_groundings_teach_grounding_without_gold_boxes():
         accuracy[setting] = grounding_accuracy(nlp, labelled)
     assert accuracy[True] > 0.9
     assert accuracy[True] > accuracy[False] + 0.3
+
+
+def named_regions_of(nlp, examples):
+    """Per noun phrase of the examples with a region it names: whether the
+    pipeline grounds it to such a region."""
+    out = []
+    for eg in examples:
+        doc = nlp(eg.predicted.copy())
+        labels = doc._.image_regions.labels
+        for span in doc.spans["coref_mentions"]:
+            named = named_regions(span, labels)
+            if named:
+                out.append(span._.grounding["region"] in named)
+    return out
+
+
+def test_label_grounding_feature_grounds_by_name_before_any_training():
+    """The model feature adds a logit to the regions a mention names: before
+    training, noun phrases already ground to them; without it, the
+    initialised model grounds them no better than chance."""
+    found = {}
+    for setting in (False, True):
+        nlp = spacy.blank("en")
+        model = {**DEFAULT_MODEL, **SMALL_MODEL, "@architectures": "mcr_spacy.MultimodalCoref.v3",
+                 "antecedent_width": 16, "label_grounding": setting}
+        nlp.add_pipe("multimodal_coref", config={"model": model, "write_singletons": True})
+        examples = without_boxes(make_examples(nlp, n=8))
+        spacy.util.fix_random_seed(0)
+        nlp.initialize(lambda: examples)
+        found[setting] = named_regions_of(nlp, examples)
+    # "A man" and the thing held, in each of the 8 docs
+    assert len(found[True]) == 16 and all(found[True])
+    assert sum(found[False]) <= 12
+
+
+def test_label_matrix():
+    doc = spacy.blank("en")("A man holds two dogs . He likes them .")
+    matrix = label_matrix(doc, [(0, 2), (3, 5), (6, 7)], ["dog", "person", "", "dog"])
+    assert matrix.tolist() == [[0, 1, 0, 0], [1, 0, 0, 1], [0, 0, 0, 0]]

@@ -13,6 +13,9 @@ TRACE_SCALE = 100.0
 # touched well apart from those it did, the linear part ranks the touched ones.
 TRACE_EPS = 0.05
 TRACE_INIT = (5.0, 1.0)
+# The grounding logit a region gets, before training, when the mention names
+# its detector label (stored divided by TRACE_SCALE, as the trace weights).
+LABEL_INIT = 3.0
 
 class Attention(nn.Module):
     """Multi-head attention of queries over keys with a key-padding bias,
@@ -195,6 +198,7 @@ class MultimodalCorefModule(nn.Module):
         trace_grounding: bool = False,
         feature_logit_scale: float = 0.0,
         anaphoricity: bool = False,
+        label_grounding: bool = False,
     ):
         super().__init__()
         self.n_width_buckets = n_width_buckets
@@ -232,6 +236,9 @@ class MultimodalCorefModule(nn.Module):
         self.trace_grounding = None
         if trace_grounding:
             self.trace_grounding = nn.Parameter(torch.tensor(TRACE_INIT) / TRACE_SCALE)
+        # Optionally a learned logit joins the grounding logit of each region
+        # whose label the mention names (`label_match`; 0 elsewhere).
+        self.label_grounding = nn.Parameter(torch.full((1,), LABEL_INIT / TRACE_SCALE)) if label_grounding else None
         # Mention ranking (`antecedent_width` > 0): each mention scores the
         # earlier mentions of its row and a "new entity" dummy.
         self.antecedents = None
@@ -281,6 +288,7 @@ class MultimodalCorefModule(nn.Module):
         region_mask: torch.Tensor,  # [B, R] bool
         pairs: Optional[Dict[str, torch.Tensor]] = None,  # mention attributes for the antecedent scorer
         trace_overlap: Optional[torch.Tensor] = None,  # [B, M, R] mention trace-region overlap
+        label_match: Optional[torch.Tensor] = None,  # [B, M, R] 1 where the mention names the region's label
     ):
         # Position-wise layers run on the real mentions only, row-major over
         # the padded rows (the order of the outputs); attention pads them.
@@ -314,6 +322,9 @@ class MultimodalCorefModule(nn.Module):
             logits = logits + nn.functional.pad(itc_logits, (1, 0))
         if self.trace_grounding is not None and trace_overlap is not None:
             logits = logits + nn.functional.pad(self.trace_logits(trace_overlap.to(logits.dtype)), (1, 0))
+        if self.label_grounding is not None and label_match is not None:
+            weight = self.label_grounding * TRACE_SCALE
+            logits = logits + nn.functional.pad(label_match.to(logits.dtype) * weight, (1, 0))
         logits = logits.masked_fill(region_pad.unsqueeze(1), NEG_INF)
         attention = torch.softmax(logits.float(), dim=-1).to(regions.dtype)
         grounded = packing.unpad(torch.bmm(attention, regions))

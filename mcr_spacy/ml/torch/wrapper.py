@@ -10,6 +10,7 @@ from thinc.layers.pytorchwrapper import forward as pytorch_forward
 INPUT_ORDER = (
     "tokvecs", "starts", "ends", "mention_mask", "extra", "features",
     "feature_index", "labels", "boxes", "region_mask", "pairs", "trace_overlap",
+    "label_match",
 )
 
 
