@@ -12,7 +12,9 @@ from spacy.training import Example
 from wasabi import msg
 
 from ..scoring.baselines import GROUNDING_BASELINES, TEXT_BASELINES
-from ..scoring.label_grounding import label_grounding_accuracy, majority_labels, predicted_labels
+from ..scoring.label_grounding import (
+    TABLE_ROWS as LABEL_GROUNDING_ROWS, label_grounding_accuracy, labelled_mentions, majority_labels, predicted_labels,
+)
 from ..scoring.vispro import GROUPS as VISPRO_GROUPS, has_pronoun_info, pronoun_scores
 from ..training.io import write_bytes_atomic
 from ..defaults import CLUSTER_PREFIX, GOLD_MENTIONS_KEY, IOU_THRESHOLD, PREDICTED_MENTIONS_KEY
@@ -180,11 +182,12 @@ def _score_predictions(
     report["n_predicted_mentions"] = sum(len(boxes) for _, boxes in predictions)
     if has_pronoun_info(references):
         report["vispro_pronouns"] = pronoun_scores(references, [clusters for clusters, _ in predictions])
-    by_label = label_grounding_accuracy(references, [predicted_labels(doc, key) for doc in predicted], prefix)
+    labelled = [labelled_mentions(ref, prefix) for ref in references]
+    by_label = label_grounding_accuracy(labelled, [predicted_labels(doc, key) for doc in predicted])
     if by_label is not None:
         report["label_grounding"] = {
             "model": by_label,
-            "majority label": label_grounding_accuracy(references, [majority_labels(doc, key) for doc in predicted], prefix),
+            "majority label": label_grounding_accuracy(labelled, [majority_labels(doc, key) for doc in predicted]),
         }
     report["baselines"] = run_baselines(examples, prefix, key, use_gold_mentions, gold_mentions_key, singletons)
     return report
@@ -282,10 +285,7 @@ def print_label_grounding_table(scores: Dict[str, Dict[str, Any]]) -> None:
     """Grounding scored by detector labels, of the model and the baseline."""
     msg.divider("Grounding by detector label (the region's label is one its cluster's noun phrases name)")
     model = scores["model"]
-    rows = [
-        (f"{label} ({model[n]})", *(_pct(s[key]) for s in scores.values()))
-        for label, key, n in (("overall", "acc", "n"), ("nouns", "acc_noun", "n_noun"), ("pronouns", "acc_pronoun", "n_pronoun"))
-    ]
+    rows = [(f"{label} ({model[n]})", *(_pct(s[key]) for s in scores.values())) for label, key, n in LABEL_GROUNDING_ROWS]
     msg.table(rows, header=("accuracy (mentions)", *scores), aligns=("l", *("r" for _ in scores)))
 
 

@@ -13,6 +13,7 @@ import typer
 from wasabi import msg
 
 from ..scoring.ablation import FOLD_METRICS
+from ..scoring.label_grounding import TABLE_ROWS as LABEL_GROUNDING_ROWS
 from ..training.io import write_bytes_atomic
 from ..training.reports import provenance
 from ._util import app, format_percent, guard_outputs
@@ -202,12 +203,11 @@ def label_grounding_lines(scores: Optional[Dict[str, Dict[str, Any]]]) -> List[s
     if not scores:
         return []
     model = scores["model"]
-    kinds = (("all", "acc", "n"), ("noun phrases", "acc_noun", "n_noun"), ("pronouns", "acc_pronoun", "n_pronoun"))
     lines = ["Grounding by detector label: the share of mentions grounded to a region with a label that",
              "their gold cluster's noun phrases name (\"a man ... he\": person), among the mentions whose",
              "cluster names one.", ""]
-    header = ["system"] + [f"{name} ({model[n]})" for name, _, n in kinds]
-    rows = [["`multimodal_coref`" if system == "model" else system] + [pct(s.get(key)) for _, key, _ in kinds]
+    header = ["system"] + [f"{name} ({model[n]})" for name, _, n in LABEL_GROUNDING_ROWS]
+    rows = [["`multimodal_coref`" if system == "model" else system] + [pct(s.get(key)) for _, key, _ in LABEL_GROUNDING_ROWS]
             for system, s in scores.items() if s]
     return lines + _table(header, rows) + [""]
 

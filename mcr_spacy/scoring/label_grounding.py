@@ -17,6 +17,8 @@ from .metrics import Offsets
 from .scorer import offsets
 
 KINDS = ("all", "noun", "pronoun")
+TABLE_ROWS = (("all", "acc", "n"), ("noun phrases", "acc_noun", "n_noun"), ("pronouns", "acc_pronoun", "n_pronoun"))
+"""(row name, accuracy key, count key) of the tables that show these scores."""
 
 
 def labelled_mentions(reference: Doc, prefix: str) -> List[Tuple[Offsets, bool, Set[str]]]:
@@ -59,16 +61,16 @@ def majority_labels(doc: Doc, mentions_key: str) -> Dict[Offsets, Optional[str]]
 
 
 def label_grounding_accuracy(
-    references: Sequence[Doc], predictions: Sequence[Dict[Offsets, Optional[str]]], prefix: str
+    labelled: Sequence[List[Tuple[Offsets, bool, Set[str]]]], predictions: Sequence[Dict[Offsets, Optional[str]]]
 ) -> Optional[Dict[str, Optional[float]]]:
     """Accuracy ("acc", "acc_noun", "acc_pronoun") and counts ("n", "n_noun",
     "n_pronoun") of the `predictions` (per doc, the label each mention is
-    grounded to) over the gold mentions of `labelled_mentions`; None when
-    no reference has one."""
+    grounded to) over each doc's `labelled_mentions`; None when no doc has
+    one."""
     right = {kind: 0 for kind in KINDS}
     total = {kind: 0 for kind in KINDS}
-    for reference, predicted in zip(references, predictions):
-        for key, is_pronoun, named in labelled_mentions(reference, prefix):
+    for doc_labelled, predicted in zip(labelled, predictions):
+        for key, is_pronoun, named in doc_labelled:
             ok = predicted.get(key) in named
             for kind in ("all", "pronoun" if is_pronoun else "noun"):
                 right[kind] += ok

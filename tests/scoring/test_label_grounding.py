@@ -5,7 +5,7 @@ import spacy
 
 from mcr_spacy.annotation.gold import annotate_gold
 from mcr_spacy.annotation.regions import ImageRegions
-from mcr_spacy.scoring.label_grounding import label_grounding_accuracy, majority_labels, predicted_labels
+from mcr_spacy.scoring.label_grounding import label_grounding_accuracy, labelled_mentions, majority_labels, predicted_labels
 
 NLP = spacy.blank("en")
 TEXT = "A man holds a dog. He likes it. The sky is blue."
@@ -36,13 +36,13 @@ def test_mentions_count_through_their_clusters_noun_phrases():
     # The man to a person (right), the dog to the dog (right), "he" to the
     # dog (wrong), "it" to no region (wrong); the sky names no label.
     doc = predicted([2, 1, 1, None, 0])
-    scores = label_grounding_accuracy([reference()], [predicted_labels(doc, "coref_mentions")], "coref_clusters")
+    scores = label_grounding_accuracy([labelled_mentions(reference(), "coref_clusters")], [predicted_labels(doc, "coref_mentions")])
     assert scores == {"acc": 0.5, "n": 4, "acc_noun": 1.0, "n_noun": 2, "acc_pronoun": 0.0, "n_pronoun": 2}
 
 
 def test_majority_label_baseline():
     doc = predicted([None] * 5)
-    scores = label_grounding_accuracy([reference()], [majority_labels(doc, "coref_mentions")], "coref_clusters")
+    scores = label_grounding_accuracy([labelled_mentions(reference(), "coref_clusters")], [majority_labels(doc, "coref_mentions")])
     # every mention to "person": right for the man and "he" only
     assert scores["acc_noun"] == pytest.approx(0.5) and scores["acc_pronoun"] == pytest.approx(0.5)
 
@@ -50,13 +50,13 @@ def test_majority_label_baseline():
 def test_clusters_with_gold_boxes_are_left_to_box_scoring():
     doc = reference()
     doc.char_span(*MAN)._.grounding = {"boxes": [[0, 0, 10, 10]]}
-    scores = label_grounding_accuracy([doc], [predicted_labels(predicted([2, 1, 1, None, 0]), "coref_mentions")], "coref_clusters")
+    scores = label_grounding_accuracy([labelled_mentions(doc, "coref_clusters")], [predicted_labels(predicted([2, 1, 1, None, 0]), "coref_mentions")])
     assert scores["n"] == 2 and scores["acc_noun"] == 1.0 and scores["acc_pronoun"] == 0.0
 
 
 def test_nothing_to_score_without_labels_or_named_labels():
     doc = predicted([0] * 5)
-    assert label_grounding_accuracy([reference(("tree", "kite"))], [predicted_labels(doc, "coref_mentions")], "coref_clusters") is None
+    assert label_grounding_accuracy([labelled_mentions(reference(("tree", "kite")), "coref_clusters")], [predicted_labels(doc, "coref_mentions")]) is None
     unlabelled = reference()
     unlabelled._.image_regions = None
-    assert label_grounding_accuracy([unlabelled], [{}], "coref_clusters") is None
+    assert label_grounding_accuracy([labelled_mentions(unlabelled, "coref_clusters")], [{}]) is None
