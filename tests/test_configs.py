@@ -56,6 +56,9 @@ def test_vispro_config_trains_and_scores(vispro_parts, config):
         assert "parser" in nlp.config["training"]["frozen_components"]
     gold = evaluate(nlp, dev_docs, use_gold_mentions=True)
     assert gold["mentions"]["r"] == 1.0 and gold["vispro_pronouns"]["all"]["n"] > 0
+    # noun phrases ground to the regions whose labels they name, from the first steps on
+    by_label = gold["label_grounding"]
+    assert by_label["model"]["acc_noun"] > by_label["majority label"]["acc_noun"]
     if config == "vispro_e2e.cfg":
         end_to_end = evaluate(nlp, dev_docs, singletons=False)
         assert end_to_end["protocol"] == "predicted mentions" and not end_to_end["singletons"]

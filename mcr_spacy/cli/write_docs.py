@@ -207,9 +207,13 @@ def label_grounding_lines(scores: Optional[Dict[str, Dict[str, Any]]]) -> List[s
              "their gold cluster's noun phrases name (\"a man ... he\": person), among the mentions whose",
              "cluster names one.", ""]
     header = ["system"] + [f"{name} ({model[n]})" for name, _, n in LABEL_GROUNDING_ROWS]
-    rows = [["`multimodal_coref`" if system == "model" else system] + [pct(s.get(key)) for _, key, _ in LABEL_GROUNDING_ROWS]
+    return lines + _table(header, _label_grounding_rows(scores)) + [""]
+
+
+def _label_grounding_rows(scores: Dict[str, Dict[str, Any]]) -> List[List[str]]:
+    """A row per system of label-grounding accuracies (`LABEL_GROUNDING_ROWS`)."""
+    return [["`multimodal_coref`" if system == "model" else system] + [pct(s.get(key)) for _, key, _ in LABEL_GROUNDING_ROWS]
             for system, s in scores.items() if s]
-    return lines + _table(header, rows) + [""]
 
 
 def cross_validation_section(report: Dict[str, Any], label: str, source: str) -> List[str]:
@@ -232,6 +236,11 @@ def cross_validation_section(report: Dict[str, Any], label: str, source: str) ->
     lines += [f"CoNLL F1 margin of the model over string match, mean of the folds: "
               f"{pct(margin.get('conll'), sign=True)} (standard deviation over folds "
               f"{pct(report.get('margin_std'))}).", ""]
+    by_label = report.get("label_grounding")
+    if by_label:
+        header = ["system"] + [name for name, _, _ in LABEL_GROUNDING_ROWS]
+        lines += ["Grounding by detector label (see above), mean of the folds:", ""]
+        lines += _table(header, _label_grounding_rows(by_label)) + [""]
     return lines
 
 

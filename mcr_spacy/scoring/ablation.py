@@ -16,6 +16,7 @@ from ..annotation.boxes import box_iou
 from ..annotation.clusters import get_clusters
 from ..defaults import CLUSTER_PREFIX, IOU_THRESHOLD
 from ..errors import DataFormatError, Errors
+from .label_grounding import TABLE_ROWS as LABEL_GROUNDING_ROWS
 
 # The figures summarised: (name, where in the evaluation report or, for
 # `phenomena:` names, in the phenomena report's "with_image" scores).
@@ -112,7 +113,8 @@ def summarize_folds(metrics_dir: Path, prefix: str) -> Dict[str, Any]:
     cross-validation (each on its own test part, with the string-match
     baseline on the same mentions): per fold and as means over the folds,
     the model's and the baseline's coreference F1s (`FOLD_METRICS`), and the
-    model's margin over the baseline."""
+    model's margin over the baseline; where the reports score grounding by
+    detector label, each fold's "label_grounding" and its accuracies' means."""
     paths = find_runs(metrics_dir, prefix)
     if not paths:
         raise DataFormatError(Errors.E764.format(pattern=f"{prefix}_s<k>.json", path=metrics_dir))
@@ -122,17 +124,28 @@ def summarize_folds(metrics_dir: Path, prefix: str) -> Dict[str, Any]:
         baseline = (report.get("baselines") or {}).get("string_match")
         if not baseline:
             raise DataFormatError(Errors.E765.format(path=path))
-        folds.append({
+        fold = {
             "fold": path.stem.rsplit("_s", 1)[1], "n_docs": report.get("n_docs"),
             "protocol": report.get("protocol"), "model": _coref_f1s(report), "string_match": _coref_f1s(baseline),
-        })
+        }
+        if report.get("label_grounding"):
+            fold["label_grounding"] = report["label_grounding"]
+        folds.append(fold)
     mean = {system: {name: _mean([fold[system][name] for fold in folds]) for name in FOLD_METRICS}
             for system in ("model", "string_match")}
     margin = {name: (mean["model"][name] - mean["string_match"][name])
               if mean["model"][name] is not None and mean["string_match"][name] is not None else None
               for name in FOLD_METRICS}
-    return {"folds": folds, "n_docs": sum(fold["n_docs"] or 0 for fold in folds), "mean": mean, "margin": margin,
-            "margin_std": _std([fold["model"]["conll"] - fold["string_match"]["conll"] for fold in folds])}
+    summary = {"folds": folds, "n_docs": sum(fold["n_docs"] or 0 for fold in folds), "mean": mean, "margin": margin,
+               "margin_std": _std([fold["model"]["conll"] - fold["string_match"]["conll"] for fold in folds])}
+    by_label = [fold["label_grounding"] for fold in folds if "label_grounding" in fold]
+    if by_label:
+        summary["label_grounding"] = {
+            system: {key: _mean([scores[system].get(key) for scores in by_label if scores.get(system)])
+                     for _, key, _ in LABEL_GROUNDING_ROWS}
+            for system in by_label[0]
+        }
+    return summary
 
 
 def single_region_ceiling(docs: Iterable[Doc], prefix: str = CLUSTER_PREFIX) -> Optional[float]:

@@ -127,3 +127,26 @@ def test_summarize_folds_means_and_margin(tmp_path):
     write_fold(tmp_path, 3, 0.9, 0.8, with_baseline=False)
     with pytest.raises(DataFormatError, match=r"\[E765\].*fold_s3"):
         summarize_folds(tmp_path, "fold")
+
+
+def test_summarize_folds_keeps_label_grounding(tmp_path):
+    for k, (model, majority) in enumerate([(0.9, 0.7), (0.8, 0.6)]):
+        write_fold(tmp_path, k, 0.9, 0.85)
+        report = json.loads((tmp_path / f"fold_s{k}.json").read_text())
+        scores = {"acc": model, "acc_noun": model + 0.05, "acc_pronoun": None, "n": 10, "n_noun": 6, "n_pronoun": 0}
+        report["label_grounding"] = {"model": scores, "majority label": dict(scores, acc=majority, acc_noun=majority)}
+        (tmp_path / f"fold_s{k}.json").write_text(json.dumps(report))
+    summary = summarize_folds(tmp_path, "fold")
+    assert summary["folds"][1]["label_grounding"]["model"]["acc"] == pytest.approx(0.8)
+    means = summary["label_grounding"]
+    assert means["model"]["acc"] == pytest.approx(0.85) and means["model"]["acc_noun"] == pytest.approx(0.9)
+    assert means["majority label"]["acc"] == pytest.approx(0.65) and means["model"]["acc_pronoun"] is None
+    page = results_page({"vispro_cv.json": summary}, "metrics")
+    assert "| `multimodal_coref` | 85.00 | 90.00 | – |" in page and "| majority label | 65.00 | 65.00 | – |" in page
+
+
+def test_summarize_folds_without_label_grounding_has_none(tmp_path):
+    write_fold(tmp_path, 0, 0.9, 0.85)
+    summary = summarize_folds(tmp_path, "fold")
+    assert "label_grounding" not in summary and "label_grounding" not in summary["folds"][0]
+    assert "Grounding by detector label" not in results_page({"vispro_cv.json": summary}, "metrics")
