@@ -89,6 +89,7 @@ DEFAULT_SETTINGS: Dict[str, Any] = {
     "trace_reliability": None,
     "multi_region_ratio": None,
     "label_groundings": False,
+    "label_groundings_by_cluster": False,
 }
 
 
@@ -144,6 +145,7 @@ def make_multimodal_coref(
     trace_reliability: Optional[float] = DEFAULT_SETTINGS["trace_reliability"],
     multi_region_ratio: Optional[float] = DEFAULT_SETTINGS["multi_region_ratio"],
     label_groundings: bool = DEFAULT_SETTINGS["label_groundings"],
+    label_groundings_by_cluster: bool = DEFAULT_SETTINGS["label_groundings_by_cluster"],
 ) -> "MultimodalCoref":
     """Create a multimodal_coref component: finds mentions, clusters the ones
     that corefer and grounds every mention and cluster to an image region.
@@ -172,7 +174,11 @@ def make_multimodal_coref(
         noun phrase without a gold box to the regions whose detector labels
         it names ("the bikes" to the "bicycle" regions), so that docs with
         labelled regions but no gold boxes (VisPro's COCO detections) teach
-        grounding too."""
+        grounding too.
+    label_groundings_by_cluster: with label_groundings, every gold mention
+        of a cluster whose noun phrases name region labels learns those
+        regions, pronouns included (the regions all its phrases name, else
+        any of them); a phrase that names labels itself keeps its own."""
     return MultimodalCoref(
         nlp.vocab, model, name,
         mention_getter=mention_getter,
@@ -201,6 +207,7 @@ def make_multimodal_coref(
         trace_reliability=trace_reliability,
         multi_region_ratio=multi_region_ratio,
         label_groundings=label_groundings,
+        label_groundings_by_cluster=label_groundings_by_cluster,
     )
 
 
@@ -243,6 +250,7 @@ class MultimodalCoref(TrainablePipe):
         trace_reliability: Optional[float] = DEFAULT_SETTINGS["trace_reliability"],
         multi_region_ratio: Optional[float] = DEFAULT_SETTINGS["multi_region_ratio"],
         label_groundings: bool = DEFAULT_SETTINGS["label_groundings"],
+        label_groundings_by_cluster: bool = DEFAULT_SETTINGS["label_groundings_by_cluster"],
     ) -> None:
         """Settings default to the factory's (`DEFAULT_SETTINGS`); the model,
         the mention getter and the scorer are what the factory builds from
@@ -288,6 +296,7 @@ class MultimodalCoref(TrainablePipe):
             "trace_reliability": trace_reliability,
             "multi_region_ratio": multi_region_ratio,
             "label_groundings": bool(label_groundings),
+            "label_groundings_by_cluster": bool(label_groundings_by_cluster),
             "model_settings": None,
         }
         # Running [agree, chance, n] counts of the traces on labelled mentions.
@@ -519,6 +528,7 @@ class MultimodalCoref(TrainablePipe):
             chunk=self.model.attrs["max_mentions_per_chunk"],
             traces=traces,
             label_groundings=self.cfg.get("label_groundings", False),
+            label_groundings_by_cluster=self.cfg.get("label_groundings_by_cluster", False),
         )
         if traces is not None:
             # Older counts fade, so the estimate follows the data seen lately.

@@ -1,7 +1,7 @@
 """From gold annotation to training targets: what `MultimodalCoref.update`
 learns from a batch of examples (gold clusters, gold boxes, and the EMA
 teacher's pseudo-labels on unlabelled examples)."""
-from typing import Any, Callable, Dict, List, NamedTuple, Optional, Tuple
+from typing import Any, Callable, Dict, List, NamedTuple, Optional, Set, Tuple
 
 import numpy
 from scipy.special import softmax
@@ -56,6 +56,7 @@ def build_targets(
     chunk: int,
     traces: Optional["TraceSettings"] = None,
     label_groundings: bool = False,
+    label_groundings_by_cluster: bool = False,
 ) -> Targets:
     """The training targets of a batch: gold coreferent pairs, acceptable
     grounding slots and box targets of the labelled examples' mentions
@@ -66,7 +67,8 @@ def build_targets(
     teacher's confident antecedents. With `traces`, also the trace targets
     of the unlabelled examples' mentions (see `add_trace_targets`). With
     `label_groundings`, noun phrases without gold boxes are grounded to the
-    regions whose labels they name (see `add_label_targets`)."""
+    regions whose labels they name, and with `label_groundings_by_cluster`
+    every mention of their gold cluster (see `add_label_targets`)."""
     n = int(sum(outputs.lengths))
     width = outputs.ground_logits.shape[1]
     doc_index = numpy.zeros((n,), dtype="int64")
@@ -131,7 +133,7 @@ def build_targets(
         if label_groundings and regions is not None and regions.labels is not None:
             add_label_targets(
                 eg.predicted, get_mentions(eg.predicted), gold, list(regions.labels), rows.start,
-                ground_target, ground_mask,
+                ground_target, ground_mask, by_cluster=label_groundings_by_cluster,
             )
     trace = None
     if traces is not None:
@@ -161,23 +163,35 @@ def build_targets(
 
 def add_label_targets(
     doc: Doc, mentions: List[Tuple[int, int]], gold: GoldByMention, labels: List[str], first_row: int,
-    ground_target: numpy.ndarray, ground_mask: numpy.ndarray,
+    ground_target: numpy.ndarray, ground_mask: numpy.ndarray, by_cluster: bool = False,
 ) -> None:
     """Grounding targets from region labels: every noun phrase of `doc` that
     names one or more region labels ("the bikes" a "bicycle") may ground to
-    any of those regions, unless its gold cluster has gold boxes. The target
-    comes from the phrase's own words, never from its cluster, so pronouns
-    get none: how well they ground is what the model learns from the phrases.
-    `mentions` are the rows of `doc` from `first_row` on; `ground_target`
-    and `ground_mask` change in place."""
+    any of those regions, unless its gold cluster has gold boxes. By default
+    the target comes from the phrase's own words, never from its cluster, so
+    pronouns get none: how well they ground is what the model learns from the
+    phrases. With `by_cluster`, every other gold mention of a cluster whose
+    phrases name labels (pronouns included) may ground to the regions all of
+    them name, else to any of them. `mentions` are the rows of `doc` from
+    `first_row` on; `ground_target` and `ground_mask` change in place."""
     boxed = {cluster_id for cluster_id, grounding in gold.values() if grounding is not None and "boxes" in grounding}
+    named_by_cluster: Dict[int, List[Set[int]]] = {}
+    if by_cluster:
+        for (start, end), (cluster_id, _) in sorted(gold.items()):
+            named = named_regions(doc[start:end], labels)
+            if named and cluster_id not in boxed:
+                named_by_cluster.setdefault(cluster_id, []).append(set(named))
     for row, (start, end) in enumerate(mentions, start=first_row):
-        if (start, end) in gold and gold[(start, end)][0] in boxed:
+        cluster_id = gold[(start, end)][0] if (start, end) in gold else None
+        if cluster_id in boxed:
             continue
-        named = named_regions(doc[start:end], labels)
+        named = set(named_regions(doc[start:end], labels))
+        if not named and cluster_id in named_by_cluster:
+            phrases = named_by_cluster[cluster_id]
+            named = set.intersection(*phrases) or set.union(*phrases)
         if named:
             ground_target[row] = 0.0
-            ground_target[row, [region + 1 for region in named]] = 1.0
+            ground_target[row, [region + 1 for region in sorted(named)]] = 1.0
             ground_mask[row] = True
 
 

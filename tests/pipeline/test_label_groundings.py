@@ -110,3 +110,44 @@ def test_label_matrix():
     doc = spacy.blank("en")("A man holds two dogs . He likes them .")
     matrix = label_matrix(doc, [(0, 2), (3, 5), (6, 7)], ["dog", "person", "", "dog"])
     assert matrix.tolist() == [[0, 1, 0, 0], [1, 0, 0, 1], [0, 0, 0, 0]]
+
+
+def test_targets_by_cluster_reach_the_pronouns():
+    nlp = spacy.blank("en")
+    text = "A man holds two dogs. He likes them. The dog barks at the sky."
+    man, dogs, he, them, dog, sky = (0, 5), (12, 20), (22, 24), (31, 35), (37, 44), (54, 61)
+    labels = ["dog", "person", "dog", "kite"]
+    regions = ImageRegions(numpy.asarray([[0, 0, 10, 10]] * 4, dtype="float32"), labels=labels, image_size=(10, 10))
+    eg = make_example(nlp, text, [[man, he], [dogs, them, dog], [sky]], None, regions)
+    gold = gold_by_mention(eg, "coref_clusters")
+    mentions = sorted(gold)
+    target = numpy.zeros((len(mentions), 5), dtype="float32")
+    mask = numpy.zeros((len(mentions),), dtype="bool")
+    add_label_targets(eg.predicted, mentions, gold, labels, 0, target, mask, by_cluster=True)
+    slots = {eg.predicted[a:b].text: numpy.nonzero(target[row])[0].tolist() for row, (a, b) in enumerate(mentions)}
+    # each pronoun gets the regions its cluster's phrases name; "the sky" names none
+    assert slots == {"A man": [2], "He": [2], "two dogs": [1, 3], "them": [1, 3], "The dog": [1, 3], "the sky": []}
+    assert mask.tolist() == [True, True, True, True, True, False]
+
+
+def test_label_groundings_by_cluster_are_off_by_default():
+    assert Language.get_factory_meta("multimodal_coref").default_config["label_groundings_by_cluster"] is False
+
+
+def test_component_passes_by_cluster_to_the_targets(monkeypatch):
+    import mcr_spacy.pipeline.targets as targets
+
+    calls = []
+    original = targets.add_label_targets
+
+    def recording(*args, by_cluster=False, **kwargs):
+        calls.append(by_cluster)
+        return original(*args, by_cluster=by_cluster, **kwargs)
+
+    monkeypatch.setattr(targets, "add_label_targets", recording)
+    for setting in (False, True):
+        nlp = coref_nlp(write_singletons=True, label_groundings=True, label_groundings_by_cluster=setting)
+        examples = without_boxes(make_examples(nlp, n=2))
+        train(nlp, examples, steps=1)
+        assert calls and set(calls) == {setting}
+        calls.clear()
