@@ -175,17 +175,18 @@ def add_label_targets(
     them name, else to any of them. `mentions` are the rows of `doc` from
     `first_row` on; `ground_target` and `ground_mask` change in place."""
     boxed = {cluster_id for cluster_id, grounding in gold.values() if grounding is not None and "boxes" in grounding}
+    spans = {(int(start), int(end)) for start, end in mentions} | (set(gold) if by_cluster else set())
+    named_by_span = {(start, end): set(named_regions(doc[start:end], labels)) for start, end in spans}
     named_by_cluster: Dict[int, List[Set[int]]] = {}
     if by_cluster:
-        for (start, end), (cluster_id, _) in sorted(gold.items()):
-            named = named_regions(doc[start:end], labels)
-            if named and cluster_id not in boxed:
-                named_by_cluster.setdefault(cluster_id, []).append(set(named))
+        for span, (cluster_id, _) in gold.items():
+            if named_by_span[span] and cluster_id not in boxed:
+                named_by_cluster.setdefault(cluster_id, []).append(named_by_span[span])
     for row, (start, end) in enumerate(mentions, start=first_row):
         cluster_id = gold[(start, end)][0] if (start, end) in gold else None
         if cluster_id in boxed:
             continue
-        named = set(named_regions(doc[start:end], labels))
+        named = named_by_span[(int(start), int(end))]
         if not named and cluster_id in named_by_cluster:
             phrases = named_by_cluster[cluster_id]
             named = set.intersection(*phrases) or set.union(*phrases)
