@@ -177,19 +177,20 @@ def add_label_targets(
     boxed = {cluster_id for cluster_id, grounding in gold.values() if grounding is not None and "boxes" in grounding}
     spans = {(int(start), int(end)) for start, end in mentions} | (set(gold) if by_cluster else set())
     named_by_span = {(start, end): set(named_regions(doc[start:end], labels)) for start, end in spans}
-    named_by_cluster: Dict[int, List[Set[int]]] = {}
+    phrases_by_cluster: Dict[int, List[Set[int]]] = {}
     if by_cluster:
         for span, (cluster_id, _) in gold.items():
             if named_by_span[span] and cluster_id not in boxed:
-                named_by_cluster.setdefault(cluster_id, []).append(named_by_span[span])
+                phrases_by_cluster.setdefault(cluster_id, []).append(named_by_span[span])
+    named_by_cluster = {
+        cluster_id: set.intersection(*phrases) or set.union(*phrases)
+        for cluster_id, phrases in phrases_by_cluster.items()
+    }
     for row, (start, end) in enumerate(mentions, start=first_row):
         cluster_id = gold[(start, end)][0] if (start, end) in gold else None
         if cluster_id in boxed:
             continue
-        named = named_by_span[(int(start), int(end))]
-        if not named and cluster_id in named_by_cluster:
-            phrases = named_by_cluster[cluster_id]
-            named = set.intersection(*phrases) or set.union(*phrases)
+        named = named_by_span[(int(start), int(end))] or named_by_cluster.get(cluster_id, set())
         if named:
             ground_target[row] = 0.0
             ground_target[row, [region + 1 for region in sorted(named)]] = 1.0
