@@ -1,5 +1,5 @@
 """`python -m mcr_spacy summarize-ablation`: variants of a setting over seeds;
-`summarize-folds`: a cross-validation's folds against the string-match baseline."""
+`summarize-folds`: a cross-validation's folds, or training seeds, against the string-match baseline."""
 from pathlib import Path
 from typing import List, Optional
 
@@ -62,14 +62,15 @@ def summarize_ablation_cli(
 
 @app.command("summarize-folds")
 def summarize_folds_cli(
-    metrics_dir: Path = typer.Argument(..., help="Folder of the folds' evaluation reports PREFIX_sK.json."),
+    metrics_dir: Path = typer.Argument(..., help="Folder of the runs' evaluation reports PREFIX_sK.json (folds, or training seeds)."),
     output_path: Path = typer.Argument(..., help="Output JSON summary (written atomically)."),
     prefix: str = typer.Option("fold", "--prefix", help="File name prefix of the fold reports."),
 ) -> None:
     """Summarise a cross-validation: per fold (its pipeline evaluated on its
     own test part) and as means over the folds, the coreference F1s of the
     model and of the string-match baseline on the same mentions, and the
-    model's margin over the baseline."""
+    model's margin over the baseline. The same for one config trained with
+    several seeds and scored on one test part (`--prefix seed`)."""
     guard_outputs([output_path], [metrics_dir])
     try:
         summary = summarize_folds(metrics_dir, prefix)

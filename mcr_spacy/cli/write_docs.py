@@ -32,6 +32,7 @@ VISPRO_REPORTS = (
     ("vispro_test_end_to_end.json", "VisPro dialogs, end to end (mentions from the parser)"),
 )
 CROSS_VALIDATION_REPORTS = (("vispro_cv.json", "VisPro cross-validation (`vispro-cv`), gold mentions"),)
+SEED_REPORTS = (("vispro_seeds.json", "VisPro held-out part over training seeds (`vispro-seeds`), gold mentions"),)
 TRAINING_REPORTS = (
     ("vispro_train_time.json", "`vispro.cfg` (gold mentions)"),
     ("vispro_e2e_train_time.json", "`vispro_e2e.cfg` (end to end)"),
@@ -95,6 +96,9 @@ def results_page(reports: Dict[str, Dict[str, Any]], source: str) -> str:
     for name, label in VISPRO_REPORTS:
         if name in reports:
             lines += vispro_section(reports[name], label, f"{source}/{name}")
+    for name, label in SEED_REPORTS:
+        if name in reports:
+            lines += cross_validation_section(reports[name], label, f"{source}/{name}", unit="seed")
     for name, label in CROSS_VALIDATION_REPORTS:
         if name in reports:
             lines += cross_validation_section(reports[name], label, f"{source}/{name}")
@@ -216,14 +220,23 @@ def _label_grounding_rows(scores: Dict[str, Dict[str, Any]]) -> List[List[str]]:
             for system, s in scores.items() if s]
 
 
-def cross_validation_section(report: Dict[str, Any], label: str, source: str) -> List[str]:
-    """A cross-validation: each fold's pipeline on its own test part, against
-    the string-match baseline on the same mentions, and the means."""
-    lines = [f"## {label}", "", _heading(report, source), "",
-             "Each fold's pipeline is trained on the other folds and scored on its own test part, so every",
-             "dialog is tested once by a model that never saw it. Each cell: model / string match, F1.", ""]
+RUN_INTRODUCTIONS = {
+    "fold": ["Each fold's pipeline is trained on the other folds and scored on its own test part, so every",
+             "dialog is tested once by a model that never saw it. Each cell: model / string match, F1.", ""],
+    "seed": ["The same config, data and steps as above, trained once per training seed (seed 0 is the",
+             "pipeline above) and scored on the same held-out part: how far training randomness alone",
+             "moves the figure. Each cell: model / string match, F1.", ""],
+}
+
+
+def cross_validation_section(report: Dict[str, Any], label: str, source: str, unit: str = "fold") -> List[str]:
+    """A summary of runs (`summarize-folds`): with `unit` "fold", a
+    cross-validation, each fold's pipeline on its own test part; with "seed",
+    one config trained with several seeds and scored on one test part. Each
+    run against the string-match baseline on the same mentions, and the means."""
+    lines = [f"## {label}", "", _heading(report, source), ""] + RUN_INTRODUCTIONS[unit]
     # the summary's metrics (FOLD_METRICS) are those of COREF_COLUMNS, in its order
-    header = ["fold", "dialogs"] + [c for c, _ in COREF_COLUMNS]
+    header = [unit, "dialogs"] + [c for c, _ in COREF_COLUMNS]
     metrics = FOLD_METRICS
     rows = [[f"{fold.get('fold')}", str(fold.get("n_docs", "?"))]
             + [f"{pct(fold['model'].get(m))} / {pct(fold['string_match'].get(m))}" for m in metrics]
@@ -233,13 +246,13 @@ def cross_validation_section(report: Dict[str, Any], label: str, source: str) ->
                 + [f"**{pct(mean['model'].get(m))}** / {pct(mean['string_match'].get(m))}" for m in metrics])
     lines += _table(header, rows) + [""]
     margin = report.get("margin") or {}
-    lines += [f"CoNLL F1 margin of the model over string match, mean of the folds: "
-              f"{pct(margin.get('conll'), sign=True)} (standard deviation over folds "
+    lines += [f"CoNLL F1 margin of the model over string match, mean of the {unit}s: "
+              f"{pct(margin.get('conll'), sign=True)} (standard deviation over {unit}s "
               f"{pct(report.get('margin_std'))}).", ""]
     by_label = report.get("label_grounding")
     if by_label:
         header = ["system"] + [name for name, _, _ in LABEL_GROUNDING_ROWS]
-        lines += ["Grounding by detector label (see above), mean of the folds:", ""]
+        lines += [f"Grounding by detector label (see above), mean of the {unit}s:", ""]
         lines += _table(header, _label_grounding_rows(by_label)) + [""]
     return lines
 
@@ -352,7 +365,7 @@ def write_docs_cli(
     if not metrics_dir.is_dir():
         msg.fail(f"Metrics folder {metrics_dir} not found. Run `python -m spacy project run all` first.", exits=1)
     guard_outputs([output_dir / "results.md", output_dir / "benchmarks.md"], [metrics_dir])
-    evaluation = read_reports(metrics_dir, [n for n, _ in EVALUATION_REPORTS + PHENOMENA_REPORTS + VISPRO_REPORTS + CROSS_VALIDATION_REPORTS + TRAINING_REPORTS + ABLATION_REPORTS])
+    evaluation = read_reports(metrics_dir, [n for n, _ in EVALUATION_REPORTS + PHENOMENA_REPORTS + VISPRO_REPORTS + SEED_REPORTS + CROSS_VALIDATION_REPORTS + TRAINING_REPORTS + ABLATION_REPORTS])
     benchmarks = read_reports(metrics_dir, sorted(p.name for p in metrics_dir.glob("benchmark*.json")))
     output_dir.mkdir(parents=True, exist_ok=True)
     source = metrics_dir.as_posix()

@@ -150,3 +150,20 @@ def test_summarize_folds_without_label_grounding_has_none(tmp_path):
     summary = summarize_folds(tmp_path, "fold")
     assert "label_grounding" not in summary and "label_grounding" not in summary["folds"][0]
     assert "Grounding by detector label" not in results_page({"vispro_cv.json": summary}, "metrics")
+
+
+def test_seed_runs_summarize_like_folds_and_show_as_seeds(tmp_path):
+    for k, (model, baseline) in enumerate([(0.92, 0.89), (0.94, 0.89), (0.93, 0.89)]):
+        write_fold(tmp_path, k, model, baseline)
+        (tmp_path / f"fold_s{k}.json").rename(tmp_path / f"seed_s{k}.json")
+    summary = summarize_folds(tmp_path, "seed")
+    assert [run["fold"] for run in summary["folds"]] == ["0", "1", "2"]
+    assert summary["margin"]["conll"] == pytest.approx(0.04)
+    assert summary["margin_std"] == pytest.approx(0.01)  # margins 0.03, 0.05, 0.04
+    page = results_page({"vispro_seeds.json": summary, "vispro_cv.json": summarize_folds(tmp_path, "seed")}, "metrics")
+    seeds = page.index("over training seeds")
+    assert seeds < page.index("VisPro cross-validation")  # the held-out part's spread, before the folds
+    section = page[seeds:page.index("VisPro cross-validation")]
+    assert "| seed | dialogs |" in section and "| 1 | 11 | 94.00 / 89.00 |" in section
+    assert "mean of the seeds: +4.00 (standard deviation over seeds 1.00)" in section
+    assert "| fold | dialogs |" in page[page.index("VisPro cross-validation"):]
