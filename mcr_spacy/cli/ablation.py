@@ -82,5 +82,5 @@ def summarize_folds_cli(
             for fold in summary["folds"]]
     rows.append(("mean", summary["n_docs"], *(f"{format_percent(summary['mean']['model'][k])} / {format_percent(summary['mean']['string_match'][k])}" for k in FOLD_METRICS)))
     msg.table(rows, header=("model / string match", "docs", *FOLD_METRICS))
-    msg.info(f"CoNLL F1 margin over string match: {format_percent(summary['margin']['conll'], sign=True)} (mean of the folds)")
+    msg.info(f"CoNLL F1 margin over string match: {format_percent(summary['margin']['conll'], sign=True)} (mean of the {prefix}s)")
     msg.good(f"Wrote {output_path}")

@@ -242,7 +242,10 @@ def cross_validation_section(report: Dict[str, Any], label: str, source: str, un
             + [f"{pct(fold['model'].get(m))} / {pct(fold['string_match'].get(m))}" for m in metrics]
             for fold in report.get("folds", [])]
     mean = report.get("mean") or {"model": {}, "string_match": {}}
-    rows.append(["mean", str(report.get("n_docs", "?"))]
+    # folds test different dialogs, seeds the same ones
+    runs = report.get("folds") or [{}]
+    n_docs = report.get("n_docs", "?") if unit == "fold" else runs[0].get("n_docs", "?")
+    rows.append(["mean", str(n_docs)]
                 + [f"**{pct(mean['model'].get(m))}** / {pct(mean['string_match'].get(m))}" for m in metrics])
     lines += _table(header, rows) + [""]
     margin = report.get("margin") or {}

@@ -165,5 +165,7 @@ def test_seed_runs_summarize_like_folds_and_show_as_seeds(tmp_path):
     assert seeds < page.index("VisPro cross-validation")  # the held-out part's spread, before the folds
     section = page[seeds:page.index("VisPro cross-validation")]
     assert "| seed | dialogs |" in section and "| 1 | 11 | 94.00 / 89.00 |" in section
+    assert "| mean | 10 | **93.00** / 89.00 |" in section  # the same dialogs each time: not summed
     assert "mean of the seeds: +4.00 (standard deviation over seeds 1.00)" in section
-    assert "| fold | dialogs |" in page[page.index("VisPro cross-validation"):]
+    folds = page[page.index("VisPro cross-validation"):]
+    assert "| fold | dialogs |" in folds and "| mean | 33 |" in folds
