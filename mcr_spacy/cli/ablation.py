@@ -64,7 +64,7 @@ def summarize_ablation_cli(
 def summarize_folds_cli(
     metrics_dir: Path = typer.Argument(..., help="Folder of the runs' evaluation reports PREFIX_sK.json (folds, or training seeds)."),
     output_path: Path = typer.Argument(..., help="Output JSON summary (written atomically)."),
-    prefix: str = typer.Option("fold", "--prefix", help="File name prefix of the fold reports."),
+    prefix: str = typer.Option("fold", "--prefix", help="File name prefix of the reports: fold, or seed."),
 ) -> None:
     """Summarise a cross-validation: per fold (its pipeline evaluated on its
     own test part) and as means over the folds, the coreference F1s of the
