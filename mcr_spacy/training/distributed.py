@@ -230,6 +230,7 @@ def _train(pd, info, config_path: Path, output_path: Optional[Path], overrides: 
     if report_dir is not None:
         report_dir.mkdir(parents=True, exist_ok=True)
         (report_dir / f"rank{rank}.json").write_text(json.dumps(summary, indent=2))
+    pd.barrier()
     if not agree:
         raise RuntimeError(Errors.E210.format(fingerprints=fingerprints))
     if world_size > 1:

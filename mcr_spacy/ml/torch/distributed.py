@@ -88,6 +88,15 @@ def broadcast_object(obj: Any, src: int = 0) -> Any:
     return box[0]
 
 
+def barrier() -> None:
+    """Wait until every rank gets here (a collective: all ranks call it). Before
+    the process group is destroyed at the end of training, so that no rank closes
+    its connections while another still exchanges the last collective's data
+    (gloo aborts the process when a peer goes away mid-exchange)."""
+    if is_distributed():
+        dist.barrier()
+
+
 def all_gather_object(obj: Any) -> List[Any]:
     if not is_distributed():
         return [obj]
