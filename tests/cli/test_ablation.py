@@ -160,7 +160,7 @@ def test_seed_runs_summarize_like_folds_and_show_as_seeds(tmp_path):
     assert [run["fold"] for run in summary["folds"]] == ["0", "1", "2"]
     assert summary["margin"]["conll"] == pytest.approx(0.04)
     assert summary["margin_std"] == pytest.approx(0.01)  # margins 0.03, 0.05, 0.04
-    page = results_page({"vispro_seeds.json": summary, "vispro_cv.json": summarize_folds(tmp_path, "seed")}, "metrics")
+    page = results_page({"vispro_seeds.json": summary, "vispro_cv.json": summary}, "metrics")
     seeds = page.index("over training seeds")
     assert seeds < page.index("VisPro cross-validation")  # the held-out part's spread, before the folds
     section = page[seeds:page.index("VisPro cross-validation")]
